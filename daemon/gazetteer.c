@@ -1,0 +1,805 @@
+/*
+ * Gazetteer loading; see gazetteer.h.
+ *
+ * Two passes.  The first turns libyaml events into a tree of nodes that
+ * remember where they started (libyaml marks are 0-based; users count from
+ * 1).  It stops at the first syntax error, since nothing after it can be
+ * trusted.  The second walks the tree and checks the schema, going on after
+ * each problem so that one --check run lists them all.  Invalid UTF-8 is
+ * found before libyaml sees the buffer, because libyaml reports it only as a
+ * byte offset and we want a line and column like every other error.
+ */
+#include "gazetteer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "fold.h"
+
+/* ----------------------------------------------------------------- types */
+
+enum node_kind { N_SCALAR, N_MAP, N_SEQ };
+
+struct node {
+	enum node_kind kind;
+	int line, column;
+	char *value;      /* scalars */
+	size_t len;
+	int plain;        /* scalar written without quotes */
+	struct node **kids; /* maps: key, value, key, value ...; seqs: items */
+	size_t nkids, capkids;
+};
+
+struct loader {
+	const char *path;
+	struct gz_diag *diag;
+	int errors;
+	int oom;
+};
+
+/* --------------------------------------------------------- private helpers */
+
+static void problem(struct loader *L, int line, int column, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void problem(struct loader *L, int line, int column, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	L->errors++;
+	if (L->diag)
+		gz_diag_add(L->diag, L->path, line, column, "%s", msg);
+}
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	free(n->value);
+	free(n);
+}
+
+static int node_add(struct node *parent, struct node *kid)
+{
+	if (parent->nkids == parent->capkids) {
+		size_t cap = parent->capkids ? parent->capkids * 2 : 4;
+		struct node **k = realloc(parent->kids, cap * sizeof(*k));
+		if (!k)
+			return -1;
+		parent->kids = k;
+		parent->capkids = cap;
+	}
+	parent->kids[parent->nkids++] = kid;
+	return 0;
+}
+
+/* Line and column (1-based, columns in code points) of byte offset off. */
+static void locate(const char *buf, size_t off, int *line, int *column)
+{
+	int l = 1, c = 1;
+	for (size_t i = 0; i < off; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		if (b == '\n') {
+			l++;
+			c = 1;
+		} else if ((b & 0xC0) != 0x80) {
+			c++;
+		}
+	}
+	*line = l;
+	*column = c;
+}
+
+/* A short, printable rendering of a scalar for messages. */
+static const char *shown(const struct node *n, char *buf, size_t size)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->len && k + 4 < size; i++)
+		buf[k++] = (n->value[i] == '\n') ? ' ' : n->value[i];
+	if (k < n->len) {
+		/* do not cut a UTF-8 sequence in half */
+		while (k > 0 && ((unsigned char)buf[k] & 0xC0) == 0x80)
+			k--;
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = 0;
+	return buf;
+}
+
+/* --------------------------------------------------------- pass 1: events */
+
+static struct node *build_tree(struct loader *L, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct node *stack[GZ_YAML_MAX_DEPTH + 1];
+	int depth = 0;
+	struct node *root = NULL;
+	int done = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		L->oom = 1;
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			int line, column;
+			if (parser.error == YAML_READER_ERROR) {
+				locate(buf, parser.problem_offset, &line, &column);
+			} else {
+				line = (int)parser.problem_mark.line + 1;
+				column = (int)parser.problem_mark.column + 1;
+			}
+			if (parser.error == YAML_MEMORY_ERROR)
+				L->oom = 1;
+			else if (parser.context)
+				problem(L, line, column, "YAML syntax error: %s %s",
+					parser.problem ? parser.problem : "error", parser.context);
+			else
+				problem(L, line, column, "YAML syntax error: %s",
+					parser.problem ? parser.problem : "error");
+			goto fail;
+		}
+		int line = (int)ev.start_mark.line + 1, column = (int)ev.start_mark.column + 1;
+		struct node *n = NULL;
+		const unsigned char *anchor = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (root) {
+				problem(L, line, column, "a gazetteer file holds one YAML document, found a second");
+				yaml_event_delete(&ev);
+				goto fail;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			problem(L, line, column, "YAML aliases (*%s) are not allowed in gazetteers",
+				(const char *)ev.data.alias.anchor);
+			yaml_event_delete(&ev);
+			goto fail;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.data.sequence_start.anchor;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.data.mapping_start.anchor;
+			break;
+		default:
+			break;
+		}
+		if (anchor) {
+			problem(L, line, column, "YAML anchors (&%s) are not allowed in gazetteers",
+				(const char *)anchor);
+			yaml_event_delete(&ev);
+			goto fail;
+		}
+		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT) {
+			n = calloc(1, sizeof(*n));
+			if (!n) {
+				L->oom = 1;
+				yaml_event_delete(&ev);
+				goto fail;
+			}
+			n->line = line;
+			n->column = column;
+			if (ev.type == YAML_SCALAR_EVENT) {
+				n->kind = N_SCALAR;
+				if (ev.data.scalar.length > GZ_YAML_MAX_SCALAR) {
+					problem(L, line, column, "scalar of %zu bytes is over the limit of %u",
+						(size_t)ev.data.scalar.length, GZ_YAML_MAX_SCALAR);
+					free(n);
+					yaml_event_delete(&ev);
+					goto fail;
+				}
+				n->len = ev.data.scalar.length;
+				n->value = malloc(n->len + 1);
+				if (!n->value) {
+					free(n);
+					L->oom = 1;
+					yaml_event_delete(&ev);
+					goto fail;
+				}
+				memcpy(n->value, ev.data.scalar.value, n->len);
+				n->value[n->len] = 0;
+				n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			} else {
+				n->kind = ev.type == YAML_MAPPING_START_EVENT ? N_MAP : N_SEQ;
+			}
+			if (depth == 0) {
+				root = n;
+			} else if (node_add(stack[depth - 1], n)) {
+				node_free(n);
+				L->oom = 1;
+				yaml_event_delete(&ev);
+				goto fail;
+			}
+			if (n->kind != N_SCALAR) {
+				if (depth == GZ_YAML_MAX_DEPTH) {
+					problem(L, line, column, "nesting deeper than %d levels", GZ_YAML_MAX_DEPTH);
+					yaml_event_delete(&ev);
+					goto fail;
+				}
+				stack[depth++] = n;
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return root;
+fail:
+	yaml_parser_delete(&parser);
+	node_free(root);
+	return NULL;
+}
+
+/* --------------------------------------------------------- pass 2: schema */
+
+static int is_scalar(const struct node *n)
+{
+	return n && n->kind == N_SCALAR;
+}
+
+static const char *kind_name(const struct node *n)
+{
+	return n->kind == N_MAP ? "a mapping" : n->kind == N_SEQ ? "a sequence" : "a scalar";
+}
+
+/* Checks a mapping's keys are scalars, known and not repeated.  known is a
+ * NULL-terminated list; what names the mapping in messages. */
+static int check_keys(struct loader *L, const struct node *map, const char *const *known,
+		      const char *what, const char *expected)
+{
+	int ok = 1;
+	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+		const struct node *k = map->kids[i];
+		if (!is_scalar(k)) {
+			problem(L, k->line, k->column, "%s keys must be plain words, found %s",
+				what, kind_name(k));
+			ok = 0;
+			continue;
+		}
+		int found = 0;
+		for (size_t j = 0; known[j]; j++)
+			if (strcmp(k->value, known[j]) == 0)
+				found = 1;
+		if (!found) {
+			char b[80];
+			problem(L, k->line, k->column, "unknown key '%s' in %s (expected %s)",
+				shown(k, b, sizeof b), what, expected);
+			ok = 0;
+			continue;
+		}
+		for (size_t j = 0; j < i; j += 2) {
+			if (is_scalar(map->kids[j]) && strcmp(map->kids[j]->value, k->value) == 0) {
+				problem(L, k->line, k->column, "duplicate key '%s' in %s (first at line %d)",
+					k->value, what, map->kids[j]->line);
+				ok = 0;
+			}
+		}
+	}
+	return ok;
+}
+
+static const struct node *get(const struct node *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->nkids; i += 2)
+		if (is_scalar(map->kids[i]) && strcmp(map->kids[i]->value, key) == 0)
+			return map->kids[i + 1];
+	return NULL;
+}
+
+static const struct node *get_key(const struct node *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->nkids; i += 2)
+		if (is_scalar(map->kids[i]) && strcmp(map->kids[i]->value, key) == 0)
+			return map->kids[i];
+	return NULL;
+}
+
+/* A string value: a scalar that is not empty.  Reports and returns NULL
+ * otherwise. */
+static const char *want_string(struct loader *L, const struct node *v, const char *key)
+{
+	if (!is_scalar(v)) {
+		problem(L, v->line, v->column, "'%s' must be a string, found %s", key, kind_name(v));
+		return NULL;
+	}
+	if (v->len == 0 || (v->plain && (strcmp(v->value, "~") == 0 || strcmp(v->value, "null") == 0))) {
+		problem(L, v->line, v->column, "empty %s", key);
+		return NULL;
+	}
+	if (strlen(v->value) != v->len) {
+		problem(L, v->line, v->column, "'%s' contains a NUL character", key);
+		return NULL;
+	}
+	return v->value;
+}
+
+/* -1 when the value is not a case rule (reported), else 0/1. */
+static int want_case(struct loader *L, const struct node *v)
+{
+	if (is_scalar(v)) {
+		if (strcmp(v->value, "sensitive") == 0)
+			return 1;
+		if (strcmp(v->value, "insensitive") == 0)
+			return 0;
+	}
+	char b[80];
+	problem(L, v->line, v->column, "'case' must be 'sensitive' or 'insensitive', found %s",
+		is_scalar(v) ? shown(v, b, sizeof b) : kind_name(v));
+	return -1;
+}
+
+int gz_name_has_word(const char *s)
+{
+	gz_fold_init();
+	size_t len = strlen(s), i = 0;
+	while (i < len) {
+		uint32_t cp;
+		i += gz_utf8_decode((const unsigned char *)s + i, len - i, &cp);
+		enum gz_class c = gz_fold_class(cp);
+		if (c == GZ_C_WORD || c == GZ_C_SOLO) {
+			/* a letter that folds to nothing cannot be matched */
+			char tmp[GZ_FOLD_MAX];
+			if (gz_fold_cp(cp, 1, tmp) > 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int want_name(struct loader *L, const struct node *v, const char *key)
+{
+	const char *s = want_string(L, v, key);
+	if (!s)
+		return 0;
+	if (!gz_name_has_word(s)) {
+		char b[80];
+		problem(L, v->line, v->column, "%s '%s' has no letters or digits", key, shown(v, b, sizeof b));
+		return 0;
+	}
+	return 1;
+}
+
+/* YAML 1.2 core-schema typing of plain scalars, limited to SPEC §2's words:
+ * integers, floats, true/false, null/~; everything else is a string. */
+static json_t *scalar_json(const struct node *n)
+{
+	const char *s = n->value;
+	if (!n->plain)
+		return json_stringn(s, n->len);
+	if (n->len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
+		return json_null();
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+		return json_true();
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+		return json_false();
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	int digits = 0, dot = 0, exp = 0, bad = 0;
+	for (const char *q = p; *q; q++) {
+		if (*q >= '0' && *q <= '9') {
+			digits++;
+		} else if (*q == '.' && !dot && !exp) {
+			dot = 1;
+		} else if ((*q == 'e' || *q == 'E') && digits && !exp) {
+			exp = 1;
+			if (q[1] == '+' || q[1] == '-')
+				q++;
+			if (!(q[1] >= '0' && q[1] <= '9'))
+				bad = 1;
+		} else {
+			bad = 1;
+			break;
+		}
+	}
+	if (!digits || bad)
+		return json_stringn(s, n->len);
+	if (!dot && !exp) {
+		errno = 0;
+		long long v = strtoll(s, NULL, 10);
+		if (errno != ERANGE)
+			return json_integer(v);
+	}
+	double d = strtod(s, NULL);
+	if (!isfinite(d))
+		return json_stringn(s, n->len);
+	return json_real(d);
+}
+
+static json_t *node_json(const struct node *n)
+{
+	if (n->kind == N_SCALAR)
+		return scalar_json(n);
+	if (n->kind == N_SEQ) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < n->nkids; i++)
+			json_array_append_new(a, node_json(n->kids[i]));
+		return a;
+	}
+	json_t *o = json_object();
+	for (size_t i = 0; o && i + 1 < n->nkids; i += 2) {
+		const struct node *k = n->kids[i];
+		if (k->kind != N_SCALAR)
+			continue; /* reported by check_attrs */
+		json_object_setn_new(o, k->value, k->len, node_json(n->kids[i + 1]));
+	}
+	return o;
+}
+
+static int check_attrs(struct loader *L, const struct node *n)
+{
+	int ok = 1;
+	if (n->kind == N_MAP) {
+		for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+			const struct node *k = n->kids[i];
+			if (k->kind != N_SCALAR) {
+				problem(L, k->line, k->column, "attrs keys must be strings, found %s",
+					kind_name(k));
+				ok = 0;
+				continue;
+			}
+			for (size_t j = 0; j < i; j += 2)
+				if (n->kids[j]->kind == N_SCALAR && strcmp(n->kids[j]->value, k->value) == 0) {
+					problem(L, k->line, k->column, "duplicate key '%s' in attrs (first at line %d)",
+						k->value, n->kids[j]->line);
+					ok = 0;
+				}
+			ok &= check_attrs(L, n->kids[i + 1]);
+		}
+	} else if (n->kind == N_SEQ) {
+		for (size_t i = 0; i < n->nkids; i++)
+			ok &= check_attrs(L, n->kids[i]);
+	}
+	return ok;
+}
+
+static char *xstrdup(struct loader *L, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		L->oom = 1;
+	return d;
+}
+
+static const char *const entry_keys[] = {
+	"id", "name", "aliases", "type", "case", "priority", "attrs", NULL
+};
+static const char *const file_keys[] = { "type", "case", "entries", NULL };
+static const char *const alias_keys[] = { "text", "case", NULL };
+
+static void free_entry(struct gz_raw_entry *e)
+{
+	free(e->id);
+	free(e->name);
+	free(e->type);
+	if (e->attrs)
+		json_decref(e->attrs);
+	for (size_t i = 0; i < e->alias_count; i++)
+		free(e->aliases[i].text);
+	free(e->aliases);
+}
+
+static int load_aliases(struct loader *L, const struct node *v, int case_rule,
+			struct gz_raw_entry *e)
+{
+	if (v->kind != N_SEQ) {
+		problem(L, v->line, v->column, "'aliases' must be a sequence of names, found %s",
+			kind_name(v));
+		return 0;
+	}
+	int ok = 1;
+	e->aliases = calloc(v->nkids ? v->nkids : 1, sizeof(*e->aliases));
+	if (!e->aliases) {
+		L->oom = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < v->nkids; i++) {
+		const struct node *a = v->kids[i], *text = a;
+		int cs = case_rule;
+		if (a->kind == N_MAP) {
+			if (!check_keys(L, a, alias_keys, "alias", "text, case")) {
+				ok = 0;
+				continue;
+			}
+			text = get(a, "text");
+			if (!text) {
+				problem(L, a->line, a->column, "missing required key 'text' in alias");
+				ok = 0;
+				continue;
+			}
+			const struct node *c = get(a, "case");
+			if (c && (cs = want_case(L, c)) < 0) {
+				ok = 0;
+				continue;
+			}
+		} else if (a->kind != N_SCALAR) {
+			problem(L, a->line, a->column, "an alias must be a string or a mapping with 'text', found %s",
+				kind_name(a));
+			ok = 0;
+			continue;
+		}
+		if (!want_name(L, text, "alias")) {
+			ok = 0;
+			continue;
+		}
+		struct gz_raw_alias *ra = &e->aliases[e->alias_count++];
+		ra->text = xstrdup(L, text->value);
+		ra->case_sensitive = cs;
+		ra->line = text->line;
+		ra->column = text->column;
+	}
+	return ok;
+}
+
+/* Fills e from the entry mapping n; returns 1 when it is complete and valid. */
+static int load_entry(struct loader *L, const struct node *n, const char *file_type,
+		      int file_case, struct gz_raw_entry *e)
+{
+	if (n->kind != N_MAP) {
+		problem(L, n->line, n->column, "an entry must be a mapping with id and name, found %s",
+			kind_name(n));
+		return 0;
+	}
+	e->line = n->line;
+	e->column = n->column;
+	int ok = check_keys(L, n, entry_keys, "entry",
+			    "id, name, aliases, type, case, priority, attrs");
+	const struct node *id = get(n, "id"), *name = get(n, "name"), *v;
+
+	if (!id) {
+		problem(L, n->line, n->column, "missing required key 'id' in entry");
+		ok = 0;
+	} else if (want_string(L, id, "id")) {
+		e->id = xstrdup(L, id->value);
+		e->id_line = id->line;
+		e->id_column = id->column;
+	} else {
+		ok = 0;
+	}
+
+	int case_rule = file_case;
+	if ((v = get(n, "case"))) {
+		int c = want_case(L, v);
+		if (c < 0)
+			ok = 0;
+		else
+			case_rule = c;
+	}
+	e->name_case_sensitive = case_rule;
+
+	if (!name) {
+		problem(L, n->line, n->column, "missing required key 'name' in entry%s%s%s",
+			e->id ? " '" : "", e->id ? e->id : "", e->id ? "'" : "");
+		ok = 0;
+	} else if (want_name(L, name, "name")) {
+		e->name = xstrdup(L, name->value);
+		e->name_line = name->line;
+		e->name_column = name->column;
+	} else {
+		ok = 0;
+	}
+
+	if ((v = get(n, "type"))) {
+		if (want_string(L, v, "type"))
+			e->type = xstrdup(L, v->value);
+		else
+			ok = 0;
+	} else if (file_type) {
+		e->type = xstrdup(L, file_type);
+	}
+
+	if ((v = get(n, "priority"))) {
+		json_t *j = is_scalar(v) ? scalar_json(v) : NULL;
+		if (j && json_is_number(j)) {
+			e->priority = json_number_value(j);
+		} else {
+			char b[80];
+			problem(L, v->line, v->column, "'priority' must be a number, found %s",
+				is_scalar(v) ? shown(v, b, sizeof b) : kind_name(v));
+			ok = 0;
+		}
+		json_decref(j);
+	}
+
+	if ((v = get(n, "aliases")))
+		ok &= load_aliases(L, v, case_rule, e);
+
+	if ((v = get(n, "attrs"))) {
+		if (v->kind != N_MAP) {
+			problem(L, v->line, v->column, "'attrs' must be a mapping, found %s", kind_name(v));
+			ok = 0;
+		} else if (check_attrs(L, v)) {
+			if (v->nkids) {
+				e->attrs = node_json(v);
+				if (!e->attrs)
+					L->oom = 1;
+			}
+		} else {
+			ok = 0;
+		}
+	}
+	return ok && !L->oom;
+}
+
+static void load_file(struct loader *L, const struct node *root, struct gz_gazetteer *g)
+{
+	if (!root) {
+		problem(L, 1, 1, "empty gazetteer: expected a mapping with 'type' and 'entries'");
+		return;
+	}
+	if (root->kind != N_MAP) {
+		problem(L, root->line, root->column,
+			"a gazetteer must be a mapping with 'type' and 'entries', found %s", kind_name(root));
+		return;
+	}
+	check_keys(L, root, file_keys, "the gazetteer", "type, case, entries");
+	const struct node *type = get(root, "type"), *entries = get(root, "entries"), *c;
+	int file_case = 0;
+	if (!type)
+		problem(L, root->line, root->column, "missing required key 'type'");
+	else if (want_string(L, type, "type"))
+		g->type = xstrdup(L, type->value);
+	if ((c = get(root, "case"))) {
+		int r = want_case(L, c);
+		if (r >= 0)
+			file_case = r;
+	}
+	if (!entries) {
+		problem(L, root->line, root->column, "missing required key 'entries'");
+		return;
+	}
+	if (entries->kind != N_SEQ) {
+		/* an empty `entries:` is a null scalar: allow it as no entries */
+		if (is_scalar(entries) && entries->plain && entries->len == 0)
+			return;
+		problem(L, entries->line, entries->column, "'entries' must be a sequence, found %s",
+			kind_name(entries));
+		return;
+	}
+	g->entries = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->entries));
+	if (!g->entries) {
+		L->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < entries->nkids; i++) {
+		struct gz_raw_entry *e = &g->entries[g->count];
+		memset(e, 0, sizeof(*e));
+		int ok = load_entry(L, entries->kids[i], g->type, file_case, e);
+		if (ok && !e->type) {
+			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
+				e->id);
+			ok = 0;
+		}
+		if (ok)
+			g->count++;
+		else
+			free_entry(e);
+	}
+	(void)get_key;
+}
+
+/* ------------------------------------------------------ API implementation */
+
+int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
+		       struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	struct loader L = { path, diag, 0, 0 };
+	struct gz_gazetteer *g = calloc(1, sizeof(*g));
+	*out = NULL;
+	if (!g || !(g->path = strdup(path))) {
+		free(g);
+		return GZ_ENOMEM;
+	}
+	*out = g;
+	size_t bad;
+	if (gz_utf8_validate(buf, len, &bad) != 0) {
+		int line, column;
+		locate(buf, bad, &line, &column);
+		problem(&L, line, column, "invalid UTF-8 (byte 0x%02x at offset %zu)",
+			(unsigned char)buf[bad], bad);
+		return L.errors;
+	}
+	if (memchr(buf, 0, len)) {
+		size_t off = (size_t)((const char *)memchr(buf, 0, len) - buf);
+		int line, column;
+		locate(buf, off, &line, &column);
+		problem(&L, line, column, "NUL byte in gazetteer file");
+		return L.errors;
+	}
+	struct node *root = build_tree(&L, buf, len);
+	if (!L.errors && !L.oom)
+		load_file(&L, root, g);
+	node_free(root);
+	if (L.oom)
+		return GZ_ENOMEM;
+	return L.errors;
+}
+
+int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (diag)
+			gz_diag_add(diag, path, 0, 0, "cannot open: %s", strerror(errno));
+		return 1;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > GZ_YAML_MAX_FILE + 1)
+				cap = GZ_YAML_MAX_FILE + 1;
+			char *b = realloc(buf, cap);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return GZ_ENOMEM;
+			}
+			buf = b;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+		if (len > GZ_YAML_MAX_FILE)
+			break;
+	}
+	int rerr = ferror(f);
+	fclose(f);
+	if (rerr) {
+		free(buf);
+		if (diag)
+			gz_diag_add(diag, path, 0, 0, "read error");
+		return 1;
+	}
+	if (len > GZ_YAML_MAX_FILE) {
+		free(buf);
+		if (diag)
+			gz_diag_add(diag, path, 0, 0, "file is larger than the limit of %u bytes",
+				    GZ_YAML_MAX_FILE);
+		return 1;
+	}
+	int r = gz_gazetteer_parse(path, buf ? buf : "", len, out, diag);
+	free(buf);
+	return r;
+}
+
+void gz_gazetteer_free(struct gz_gazetteer *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->count; i++)
+		free_entry(&g->entries[i]);
+	free(g->entries);
+	free(g->type);
+	free(g->path);
+	free(g);
+}

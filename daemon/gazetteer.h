@@ -1,0 +1,62 @@
+/*
+ * Gazetteer files (SPEC §2): one YAML file -> its entries, exactly as
+ * written, validated.  Parsing is libyaml's event API into a small tree that
+ * keeps every node's line and column, then a walk over that tree that checks
+ * each key and value and reports every problem as FILE:LINE:COL: message.
+ * Anchors and aliases are refused at the event level (no expansion can
+ * happen), nesting depth and scalar size are bounded.
+ */
+#ifndef GZ_GAZETTEER_H
+#define GZ_GAZETTEER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct gz_raw_alias {
+	char *text;
+	int case_sensitive;
+	int line, column;
+};
+
+struct gz_raw_entry {
+	char *id, *name, *type;
+	int name_case_sensitive;
+	double priority;
+	json_t *attrs;                 /* object or NULL */
+	struct gz_raw_alias *aliases;
+	size_t alias_count;
+	int line, column;              /* the entry's mapping */
+	int id_line, id_column;
+	int name_line, name_column;
+};
+
+struct gz_gazetteer {
+	char *path;
+	char *type;
+	struct gz_raw_entry *entries;
+	size_t count;
+};
+
+/* Limits that keep a hostile file's memory bounded. */
+#define GZ_YAML_MAX_DEPTH 32
+#define GZ_YAML_MAX_SCALAR (1u << 20)
+#define GZ_YAML_MAX_FILE (512u << 20)
+
+/* Parses path.  Every problem goes to diag; returns the number of problems
+ * (0: *out is set and complete) or GZ_ENOMEM.  On problems *out may still be
+ * set with the entries that were valid, so that later checks (duplicate ids)
+ * can run; the caller frees it either way. */
+int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_diag *diag);
+
+/* Same, from a buffer; path names it in messages. */
+int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
+		       struct gz_gazetteer **out, struct gz_diag *diag);
+
+void gz_gazetteer_free(struct gz_gazetteer *g);
+
+/* Whether a name holds at least one letter or digit (SPEC §2). */
+int gz_name_has_word(const char *s);
+
+#endif

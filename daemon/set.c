@@ -1,0 +1,634 @@
+/*
+ * Gazetteer sets: load files, check ids across them, compile every name into
+ * a trie path, and share the result read-only between threads.
+ *
+ * Compiling a name follows the same tokenizer rules as the text scan (fold.h
+ * classes): word characters build tokens, folded case-insensitively for the
+ * trie key; the characters between two tokens become the gap, of which only
+ * the significant ones (not whitespace, dashes or apostrophes) are kept;
+ * punctuation before the first or after the last token becomes the name's
+ * lead or trail, checked against the text around a match.  A case-sensitive
+ * name also keeps its tokens folded without case folding, compared with the
+ * text only once the caseless path has matched, so case costs nothing on the
+ * scan.  Identical forms of one entry are stored once.
+ */
+#include "set_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fold.h"
+#include "gazetteer.h"
+
+/* ----------------------------------------------------------------- types */
+
+struct gz_set {
+	atomic_int refs;
+	struct gz_gazetteer **gazetteers;
+	size_t gazetteer_count;
+	struct gz_entry *entries;
+	size_t entry_count;
+	struct gz_alias *aliases;    /* all entries' aliases, in one array */
+	struct gz_file_info *files;
+	size_t file_count;
+	char **types;
+	size_t type_count;
+	uint32_t *by_id;             /* entry indices sorted by id */
+	struct gz_trie *trie;
+	struct gz_name *names;
+	size_t name_count, name_cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	struct timespec loaded_at;
+	double load_seconds;
+};
+
+/* A name being compiled: the scratch of compile_name. */
+struct compiled {
+	uint32_t tokens[256], gaps[256];
+	size_t n;
+	char lead[64], trail[64], cased[1024], key[2048];
+	size_t lead_len, trail_len, cased_len, key_len;
+	int too_long;
+};
+
+/* ----------------------------------------------------------- string pool */
+
+static int64_t pool_add(struct gz_set *s, const char *p, size_t len)
+{
+	if (s->pool_len + len > s->pool_cap) {
+		size_t cap = s->pool_cap ? s->pool_cap * 2 : 4096;
+		while (cap < s->pool_len + len)
+			cap *= 2;
+		char *np = realloc(s->pool, cap);
+		if (!np)
+			return GZ_ENOMEM;
+		s->pool = np;
+		s->pool_cap = cap;
+	}
+	memcpy(s->pool + s->pool_len, p, len);
+	s->pool_len += len;
+	return (int64_t)(s->pool_len - len);
+}
+
+/* --------------------------------------------------------- name compiling */
+
+static void append(char *buf, size_t *len, size_t cap, const char *p, size_t n, int *overflow)
+{
+	if (*len + n > cap) {
+		*overflow = 1;
+		return;
+	}
+	memcpy(buf + *len, p, n);
+	*len += n;
+}
+
+/* Tokenizes and folds name into c, interning tokens and gaps in trie.
+ * Returns 0, GZ_EINVAL (too long), GZ_ENOMEM. */
+static int compile_name(struct gz_trie *trie, const char *name, int case_sensitive,
+			struct compiled *c)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0;
+	char tok[1024], gap[256], fold[GZ_FOLD_MAX];
+	size_t tok_len = 0, gap_len = 0;
+	int in_token = 0, solo = 0, overflow = 0;
+
+	c->n = 0;
+	c->lead_len = c->trail_len = c->cased_len = c->key_len = 0;
+	c->too_long = 0;
+
+#define END_TOKEN()                                                              \
+	do {                                                                     \
+		if (in_token) {                                                  \
+			if (c->n == 256 || tok_len == 0)                         \
+				return GZ_EINVAL;                                \
+			int64_t id = gz_trie_intern_token(trie, tok, tok_len);   \
+			if (id < 0)                                              \
+				return (int)id;                                  \
+			c->tokens[c->n++] = (uint32_t)id;                        \
+			append(c->key, &c->key_len, sizeof c->key, tok, tok_len, &overflow); \
+			append(c->key, &c->key_len, sizeof c->key, "\x1f", 1, &overflow); \
+			if (case_sensitive)                                      \
+				append(c->cased, &c->cased_len, sizeof c->cased, "\x1f", 1, &overflow); \
+			in_token = 0;                                            \
+			tok_len = 0;                                             \
+			gap_len = 0;                                             \
+		}                                                                \
+	} while (0)
+
+	while (i < len) {
+		uint32_t cp;
+		i += gz_utf8_decode(s + i, len - i, &cp);
+		enum gz_class cl = gz_fold_class(cp);
+		if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK) {
+			/* a mark joins the token it follows, even a solo one */
+			if (in_token && cl != GZ_C_MARK && (cl == GZ_C_SOLO || solo))
+				END_TOKEN();
+			if (!in_token) {
+				/* what lies before this token is the lead or a gap */
+				if (c->n == 0) {
+					append(c->lead, &c->lead_len, sizeof c->lead, gap, gap_len, &overflow);
+					c->gaps[0] = 0;
+				} else {
+					int64_t g = gz_trie_intern_gap(trie, gap, gap_len);
+					if (g < 0)
+						return (int)g;
+					c->gaps[c->n] = (uint32_t)g;
+					append(c->key, &c->key_len, sizeof c->key, gap, gap_len, &overflow);
+					append(c->key, &c->key_len, sizeof c->key, "\x1e", 1, &overflow);
+				}
+				gap_len = 0;
+				in_token = 1;
+				solo = cl == GZ_C_SOLO;
+			}
+			size_t k = gz_fold_cp(cp, 1, fold);
+			append(tok, &tok_len, sizeof tok, fold, k, &overflow);
+			if (case_sensitive) {
+				k = gz_fold_cp(cp, 0, fold);
+				append(c->cased, &c->cased_len, sizeof c->cased, fold, k, &overflow);
+			}
+		} else {
+			END_TOKEN();
+			if (cl == GZ_C_OTHER) {
+				size_t k = gz_fold_cp(cp, 1, fold);
+				append(gap, &gap_len, sizeof gap, fold, k, &overflow);
+			}
+		}
+		if (overflow)
+			return GZ_EINVAL;
+	}
+	END_TOKEN();
+#undef END_TOKEN
+	/* what is left in gap follows the last token */
+	append(c->trail, &c->trail_len, sizeof c->trail, gap, gap_len, &overflow);
+	append(c->key, &c->key_len, sizeof c->key, "\x1d", 1, &overflow);
+	append(c->key, &c->key_len, sizeof c->key, c->lead, c->lead_len, &overflow);
+	append(c->key, &c->key_len, sizeof c->key, "\x1d", 1, &overflow);
+	append(c->key, &c->key_len, sizeof c->key, c->trail, c->trail_len, &overflow);
+	if (overflow || c->n == 0)
+		return GZ_EINVAL;
+	return 0;
+}
+
+/* ------------------------------------------------------------ loading */
+
+static int has_yaml_suffix(const char *n)
+{
+	size_t l = strlen(n);
+	return (l > 5 && strcmp(n + l - 5, ".yaml") == 0) || (l > 4 && strcmp(n + l - 4, ".yml") == 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expands paths into the list of files to load, in load order. */
+static int list_files(const char *const *paths, size_t npaths, char ***out, size_t *count,
+		      struct gz_diag *diag, int *problems)
+{
+	char **files = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t p = 0; p < npaths; p++) {
+		struct stat st;
+		if (stat(paths[p], &st) != 0) {
+			gz_diag_add(diag, paths[p], 0, 0, "cannot open: %s", strerror(errno));
+			(*problems)++;
+			continue;
+		}
+		char **found = NULL;
+		size_t nfound = 0, capfound = 0;
+		if (S_ISDIR(st.st_mode)) {
+			DIR *d = opendir(paths[p]);
+			if (!d) {
+				gz_diag_add(diag, paths[p], 0, 0, "cannot open: %s", strerror(errno));
+				(*problems)++;
+				continue;
+			}
+			struct dirent *de;
+			while ((de = readdir(d))) {
+				if (de->d_name[0] == '.' || !has_yaml_suffix(de->d_name))
+					continue;
+				size_t l = strlen(paths[p]) + strlen(de->d_name) + 2;
+				char *full = malloc(l);
+				if (!full)
+					break;
+				snprintf(full, l, "%s%s%s", paths[p],
+					 paths[p][strlen(paths[p]) - 1] == '/' ? "" : "/", de->d_name);
+				struct stat fst;
+				if (stat(full, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+					free(full);
+					continue;
+				}
+				if (nfound == capfound) {
+					capfound = capfound ? capfound * 2 : 16;
+					char **nf = realloc(found, capfound * sizeof(*nf));
+					if (!nf) {
+						free(full);
+						break;
+					}
+					found = nf;
+				}
+				found[nfound++] = full;
+			}
+			closedir(d);
+			if (nfound == 0) {
+				gz_diag_add(diag, paths[p], 0, 0, "no *.yaml or *.yml files in this directory");
+				(*problems)++;
+			}
+			qsort(found, nfound, sizeof(*found), cmp_str);
+		} else {
+			found = malloc(sizeof(*found));
+			if (found && (found[0] = strdup(paths[p])))
+				nfound = 1;
+		}
+		for (size_t i = 0; i < nfound; i++) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				char **nf = realloc(files, cap * sizeof(*nf));
+				if (!nf) {
+					for (; i < nfound; i++)
+						free(found[i]);
+					free(found);
+					goto oom;
+				}
+				files = nf;
+			}
+			files[n++] = found[i];
+		}
+		free(found);
+	}
+	*out = files;
+	*count = n;
+	return 0;
+oom:
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	return GZ_ENOMEM;
+}
+
+static int type_index(struct gz_set *s, const char *type)
+{
+	for (size_t i = 0; i < s->type_count; i++)
+		if (strcmp(s->types[i], type) == 0)
+			return (int)i;
+	char **t = realloc(s->types, (s->type_count + 1) * sizeof(*t));
+	if (!t)
+		return GZ_ENOMEM;
+	s->types = t;
+	if (!(t[s->type_count] = strdup(type)))
+		return GZ_ENOMEM;
+	return (int)s->type_count++;
+}
+
+static const struct gz_set *sort_set; /* qsort has no context argument */
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(sort_set->entries[*(const uint32_t *)a].id,
+		      sort_set->entries[*(const uint32_t *)b].id);
+}
+
+/* Adds one surface form of entry e.  keys holds the keys of the entry's
+ * forms compiled so far, to store each once. */
+static int add_name(struct gz_set *s, uint32_t e, const char *text, int cs,
+		    struct compiled *c, char **keys, uint8_t *key_cs, size_t *nkeys)
+{
+	int r = compile_name(s->trie, text, cs, c);
+	if (r)
+		return r;
+	size_t base_len = c->key_len;
+	if (cs) {
+		int overflow = 0;
+		append(c->key, &c->key_len, sizeof c->key, "\x1c", 1, &overflow);
+		append(c->key, &c->key_len, sizeof c->key, c->cased, c->cased_len, &overflow);
+		if (overflow)
+			return GZ_EINVAL;
+	}
+	for (size_t k = 0; k < *nkeys; k++) {
+		size_t kl = strlen(keys[k]);
+		if (kl == c->key_len && memcmp(keys[k], c->key, kl) == 0)
+			return 0; /* the same form twice */
+		/* an insensitive form already covers every cased variant */
+		if (cs && !key_cs[k] && kl == base_len && memcmp(keys[k], c->key, kl) == 0)
+			return 0;
+	}
+	char *kd = strndup(c->key, c->key_len);
+	if (!kd)
+		return GZ_ENOMEM;
+	keys[*nkeys] = kd;
+	key_cs[(*nkeys)++] = (uint8_t)cs;
+
+	if (s->name_count == s->name_cap) {
+		size_t cap = s->name_cap ? s->name_cap * 2 : 1024;
+		struct gz_name *nn = realloc(s->names, cap * sizeof(*nn));
+		if (!nn)
+			return GZ_ENOMEM;
+		s->names = nn;
+		s->name_cap = cap;
+	}
+	struct gz_name *nm = &s->names[s->name_count];
+	memset(nm, 0, sizeof(*nm));
+	nm->entry = e;
+	nm->type = (uint32_t)s->entries[e].type_index;
+	nm->case_sensitive = (uint8_t)cs;
+	int64_t off;
+	if (c->lead_len) {
+		if ((off = pool_add(s, c->lead, c->lead_len)) < 0)
+			return GZ_ENOMEM;
+		nm->lead = (uint32_t)off;
+		nm->lead_len = (uint16_t)c->lead_len;
+	}
+	if (c->trail_len) {
+		if ((off = pool_add(s, c->trail, c->trail_len)) < 0)
+			return GZ_ENOMEM;
+		nm->trail = (uint32_t)off;
+		nm->trail_len = (uint16_t)c->trail_len;
+	}
+	if (cs) {
+		if ((off = pool_add(s, c->cased, c->cased_len)) < 0)
+			return GZ_ENOMEM;
+		nm->cased = (uint32_t)off;
+		nm->cased_len = (uint32_t)c->cased_len;
+	}
+	r = gz_trie_insert(s->trie, c->tokens, c->gaps, c->n, (uint32_t)s->name_count);
+	if (r)
+		return r;
+	s->name_count++;
+	return 0;
+}
+
+static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
+{
+	struct compiled *c = malloc(sizeof(*c));
+	if (!c)
+		return GZ_ENOMEM;
+	int r = 0;
+	for (uint32_t e = 0; e < s->entry_count && !r; e++) {
+		struct gz_entry *en = &s->entries[e];
+		size_t nforms = 1 + en->alias_count, nkeys = 0;
+		char **keys = calloc(nforms, sizeof(*keys));
+		uint8_t *key_cs = calloc(nforms, 1);
+		if (!keys || !key_cs) {
+			free(keys);
+			free(key_cs);
+			r = GZ_ENOMEM;
+			break;
+		}
+		size_t before = s->name_count;
+		for (size_t f = 0; f < nforms && !r; f++) {
+			const char *text = f ? en->aliases[f - 1].text : en->name;
+			int cs = f ? en->aliases[f - 1].case_sensitive : en->name_case_sensitive;
+			r = add_name(s, e, text, cs, c, keys, key_cs, &nkeys);
+			if (r == GZ_EINVAL) {
+				gz_diag_add(diag, en->file, en->line, en->column,
+					    "name '%.60s' is too long (at most 256 tokens, 1 KB)", text);
+				(*problems)++;
+				r = 0;
+			}
+		}
+		for (size_t k = 0; k < nkeys; k++)
+			free(keys[k]);
+		free(keys);
+		free(key_cs);
+		for (size_t f = 0; f < s->file_count; f++)
+			if (s->files[f].path == en->file)
+				s->files[f].names += s->name_count - before;
+	}
+	free(c);
+	return r;
+}
+
+int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
+		struct gz_set **out, struct gz_error *err)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gz_fold_init();
+	*out = NULL;
+	struct gz_diag local;
+	gz_diag_init(&local);
+	if (!diag)
+		diag = &local;
+	size_t diag_start = diag->count;
+	int problems = 0, r = 0;
+	char **files = NULL;
+	size_t nfiles = 0;
+
+	struct gz_set *s = calloc(1, sizeof(*s));
+	if (!s || !(s->trie = gz_trie_new())) {
+		free(s);
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	}
+	atomic_init(&s->refs, 1);
+	if ((r = list_files(paths, npaths, &files, &nfiles, diag, &problems)))
+		goto done;
+	s->gazetteers = calloc(nfiles ? nfiles : 1, sizeof(*s->gazetteers));
+	s->files = calloc(nfiles ? nfiles : 1, sizeof(*s->files));
+	if (!s->gazetteers || !s->files) {
+		r = GZ_ENOMEM;
+		goto done;
+	}
+	size_t total = 0, total_aliases = 0;
+	for (size_t f = 0; f < nfiles; f++) {
+		struct gz_gazetteer *g = NULL;
+		int n = gz_gazetteer_load(files[f], &g, diag);
+		if (n < 0) {
+			gz_gazetteer_free(g);
+			r = n;
+			goto done;
+		}
+		problems += n;
+		if (!g)
+			continue;
+		s->gazetteers[s->gazetteer_count++] = g;
+		total += g->count;
+		for (size_t i = 0; i < g->count; i++)
+			total_aliases += g->entries[i].alias_count;
+	}
+	s->entries = calloc(total ? total : 1, sizeof(*s->entries));
+	s->aliases = calloc(total_aliases ? total_aliases : 1, sizeof(*s->aliases));
+	s->by_id = malloc((total ? total : 1) * sizeof(*s->by_id));
+	if (!s->entries || !s->aliases || !s->by_id) {
+		r = GZ_ENOMEM;
+		goto done;
+	}
+	size_t na = 0;
+	for (size_t gi = 0; gi < s->gazetteer_count; gi++) {
+		struct gz_gazetteer *g = s->gazetteers[gi];
+		struct gz_file_info *fi = &s->files[s->file_count++];
+		fi->path = g->path;
+		fi->type = g->type ? g->type : "";
+		fi->entries = g->count;
+		for (size_t i = 0; i < g->count; i++) {
+			struct gz_raw_entry *re = &g->entries[i];
+			struct gz_entry *e = &s->entries[s->entry_count];
+			int ti = type_index(s, re->type);
+			if (ti < 0) {
+				r = ti;
+				goto done;
+			}
+			e->id = re->id;
+			e->name = re->name;
+			e->type_index = ti;
+			e->priority = re->priority;
+			e->attrs = re->attrs;
+			e->name_case_sensitive = re->name_case_sensitive;
+			e->file = g->path;
+			e->line = re->line;
+			e->column = re->column;
+			e->id_line = re->id_line;
+			e->id_column = re->id_column;
+			e->order = (uint32_t)s->entry_count;
+			e->aliases = &s->aliases[na];
+			e->alias_count = re->alias_count;
+			for (size_t a = 0; a < re->alias_count; a++) {
+				s->aliases[na].text = re->aliases[a].text;
+				s->aliases[na].case_sensitive = re->aliases[a].case_sensitive;
+				na++;
+			}
+			s->by_id[s->entry_count] = (uint32_t)s->entry_count;
+			s->entry_count++;
+		}
+	}
+	for (size_t i = 0; i < s->entry_count; i++)
+		s->entries[i].type = s->types[s->entries[i].type_index];
+
+	/* duplicate ids: sort by id and report every entry of a run of equal
+	 * ids but the first loaded, naming where that first one is */
+	sort_set = s;
+	qsort(s->by_id, s->entry_count, sizeof(*s->by_id), cmp_id);
+	for (size_t i = 0; i < s->entry_count;) {
+		size_t j = i + 1;
+		while (j < s->entry_count &&
+		       strcmp(s->entries[s->by_id[j]].id, s->entries[s->by_id[i]].id) == 0)
+			j++;
+		if (j - i > 1) {
+			const struct gz_entry *first = &s->entries[s->by_id[i]];
+			for (size_t k = i + 1; k < j; k++)
+				if (s->entries[s->by_id[k]].order < first->order)
+					first = &s->entries[s->by_id[k]];
+			for (size_t k = i; k < j; k++) {
+				const struct gz_entry *d = &s->entries[s->by_id[k]];
+				if (d == first)
+					continue;
+				gz_diag_add(diag, d->file, d->id_line, d->id_column,
+					    "duplicate id '%s' (first defined at %s:%d:%d)", d->id,
+					    first->file, first->id_line, first->id_column);
+				problems++;
+			}
+		}
+		i = j;
+	}
+	if (problems)
+		goto done;
+	if ((r = build(s, diag, &problems)))
+		goto done;
+	if (problems)
+		goto done;
+	if ((r = gz_trie_finish(s->trie)))
+		goto done;
+done:
+	for (size_t f = 0; f < nfiles; f++)
+		free(files[f]);
+	free(files);
+	if (r == GZ_ENOMEM) {
+		gz_set_unref(s);
+		gz_diag_clear(&local);
+		return gz_error_set(err, GZ_ENOMEM, "out of memory while loading gazetteers");
+	}
+	if (problems) {
+		gz_set_unref(s);
+		if (err) {
+			const char *first = diag->count > diag_start ? diag->lines[diag_start] : "error";
+			gz_error_set(err, GZ_ELOAD, "%d problem%s in gazetteers; first: %s", problems,
+				     problems == 1 ? "" : "s", first);
+		}
+		gz_diag_clear(&local);
+		return GZ_ELOAD;
+	}
+	clock_gettime(CLOCK_REALTIME, &s->loaded_at);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s->load_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	gz_diag_clear(&local);
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------ API implementation */
+
+struct gz_set *gz_set_ref(struct gz_set *s)
+{
+	if (s)
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void gz_set_unref(struct gz_set *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < s->gazetteer_count; i++)
+		gz_gazetteer_free(s->gazetteers[i]);
+	free(s->gazetteers);
+	free(s->entries);
+	free(s->aliases);
+	free(s->files);
+	for (size_t i = 0; i < s->type_count; i++)
+		free(s->types[i]);
+	free(s->types);
+	free(s->by_id);
+	gz_trie_free(s->trie);
+	free(s->names);
+	free(s->pool);
+	free(s);
+}
+
+size_t gz_set_entry_count(const struct gz_set *s) { return s->entry_count; }
+size_t gz_set_name_count(const struct gz_set *s) { return s->name_count; }
+const struct gz_entry *gz_set_entry(const struct gz_set *s, size_t i) { return &s->entries[i]; }
+size_t gz_set_file_count(const struct gz_set *s) { return s->file_count; }
+const struct gz_file_info *gz_set_file(const struct gz_set *s, size_t i) { return &s->files[i]; }
+size_t gz_set_type_count(const struct gz_set *s) { return s->type_count; }
+const char *gz_set_type(const struct gz_set *s, size_t i) { return s->types[i]; }
+struct timespec gz_set_loaded_at(const struct gz_set *s) { return s->loaded_at; }
+double gz_set_load_seconds(const struct gz_set *s) { return s->load_seconds; }
+const struct gz_trie *gz_set_trie(const struct gz_set *s) { return s->trie; }
+const struct gz_name *gz_set_names(const struct gz_set *s) { return s->names; }
+const char *gz_set_pool(const struct gz_set *s) { return s->pool; }
+
+int gz_set_type_index(const struct gz_set *s, const char *type)
+{
+	for (size_t i = 0; i < s->type_count; i++)
+		if (strcmp(s->types[i], type) == 0)
+			return (int)i;
+	return -1;
+}
+
+const struct gz_entry *gz_set_find(const struct gz_set *s, const char *id)
+{
+	size_t lo = 0, hi = s->entry_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(s->entries[s->by_id[mid]].id, id);
+		if (c == 0)
+			return &s->entries[s->by_id[mid]];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+size_t gz_set_memory(const struct gz_set *s)
+{
+	return sizeof(*s) + gz_trie_memory(s->trie) + s->name_cap * sizeof(struct gz_name) +
+	       s->pool_cap + s->entry_count * (sizeof(struct gz_entry) + sizeof(uint32_t));
+}

@@ -1,0 +1,80 @@
+/*
+ * A gazetteer set: every entry of the loaded gazetteer files, and the trie
+ * built over their names.  A set is immutable once gz_set_load returns it, so
+ * any number of threads may tag against it at once without locks.  Its
+ * lifetime is decided by a reference count: the reloader holds one reference
+ * for the set in service, and each request holds one while it runs, so an
+ * old set is freed when the last request that started on it ends.
+ */
+#ifndef GZ_SET_H
+#define GZ_SET_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+struct gz_set;
+
+struct gz_alias {
+	const char *text;     /* as written in the file */
+	int case_sensitive;   /* the rule in force for this surface form */
+};
+
+struct gz_entry {
+	const char *id;
+	const char *name;          /* canonical name */
+	const char *type;          /* entity type (shared string) */
+	int type_index;            /* index into the set's types */
+	double priority;
+	json_t *attrs;             /* a JSON object, or NULL; owned by the set, read-only */
+	const struct gz_alias *aliases; /* every surface form but the name; */
+	size_t alias_count;
+	int name_case_sensitive;
+	const char *file;          /* the file it came from */
+	int line, column;          /* where its mapping starts */
+	int id_line, id_column;    /* where its id is */
+	uint32_t order;            /* load order, 0-based */
+};
+
+struct gz_file_info {
+	const char *path;
+	const char *type;          /* the file's `type:` */
+	size_t entries, names;
+};
+
+/* Loads every path (a directory: its *.yaml and *.yml files sorted by name,
+ * not recursing; a file: that file) and builds the trie.  Every problem
+ * found is added to diag (which may be NULL) as "FILE:LINE:COL: message";
+ * loading goes on after an error so that all are reported.  Returns 0 and
+ * sets *out, or GZ_ELOAD (with err's message summarising the first error)
+ * and leaves *out NULL.  The caller owns the returned reference. */
+int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
+		struct gz_set **out, struct gz_error *err);
+
+/* Reference counting: atomic, safe from any thread. */
+struct gz_set *gz_set_ref(struct gz_set *set);
+void gz_set_unref(struct gz_set *set);
+
+size_t gz_set_entry_count(const struct gz_set *set);
+size_t gz_set_name_count(const struct gz_set *set);  /* distinct (entry, folded form) names */
+const struct gz_entry *gz_set_entry(const struct gz_set *set, size_t i);
+const struct gz_entry *gz_set_find(const struct gz_set *set, const char *id);
+
+size_t gz_set_file_count(const struct gz_set *set);
+const struct gz_file_info *gz_set_file(const struct gz_set *set, size_t i);
+
+size_t gz_set_type_count(const struct gz_set *set);
+const char *gz_set_type(const struct gz_set *set, size_t i);
+int gz_set_type_index(const struct gz_set *set, const char *type); /* -1 if unknown */
+
+/* Wall-clock time the set finished loading, and how long the load took. */
+struct timespec gz_set_loaded_at(const struct gz_set *set);
+double gz_set_load_seconds(const struct gz_set *set);
+
+/* Bytes held by the set's trie and tables (an estimate for /health and bench). */
+size_t gz_set_memory(const struct gz_set *set);
+
+#endif

@@ -1,0 +1,649 @@
+/*
+ * The tagger: one pass over the text that tokenizes and folds it, looking
+ * each token up in the trie's vocabulary as soon as it ends.
+ *
+ * The pass cuts the text into segments: runs of tokens that are all in the
+ * vocabulary, separated by gaps that some name also has.  No name can match
+ * across a token that no name contains, a gap no name has, or a blank line,
+ * so a segment is the most a match can span, and the matcher walks the trie
+ * only inside segments.  On ordinary prose most tokens are not in the
+ * vocabulary, segments are short, and the cost is dominated by folding and
+ * hashing each word once; ASCII words take a fast path that never leaves the
+ * byte loop.
+ *
+ * Offsets are found in bytes; code point and UTF-16 offsets are computed at
+ * the end, in one sweep over the text up to the last span boundary.
+ */
+#include "tagger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fold.h"
+#include "set_internal.h"
+#include "trie.h"
+
+/* ----------------------------------------------------------------- types */
+
+#define TOKEN_MAX 1024  /* folded bytes; a longer token cannot be a name's */
+#define GAP_MAX 64      /* significant folded bytes in a gap */
+
+struct tok {
+	uint32_t id;     /* vocabulary id */
+	uint32_t gap;    /* gap id between the previous token and this one */
+	size_t start, end;
+};
+
+struct cand {
+	size_t bstart, bend;
+	uint32_t name;   /* index into the set's names */
+	uint32_t last;   /* index of the segment's last token in the match */
+};
+
+struct group {       /* a span being assembled: entries are in alts[] */
+	size_t bstart, bend;
+	size_t alt_first, alt_count;
+};
+
+struct boundary {
+	size_t byte;
+	size_t *dst;
+};
+
+struct gz_tagger {
+	struct tok *toks;
+	size_t ntoks, captoks;
+	struct cand *cands;
+	size_t ncands, capcands;
+	struct group *groups;
+	size_t ngroups, capgroups;
+	const struct gz_entry **alts;
+	size_t nalts, capalts;
+	struct gz_span *spans;
+	size_t nspans, capspans;
+	struct boundary *bounds;
+	size_t capbounds;
+	unsigned char *allowed;
+	size_t capallowed;
+	char cased[TOKEN_MAX * 2];
+
+	/* the run in progress */
+	const struct gz_set *set;
+	const struct gz_trie *trie;
+	const struct gz_name *names;
+	const char *pool;
+	const unsigned char *text;
+	size_t len;
+	enum gz_overlaps overlaps;
+	int oom;
+};
+
+/* ------------------------------------------------------ ASCII fast path */
+
+static unsigned char ascii_class[128];
+static char ascii_lower[128];
+
+static void ascii_init(void)
+{
+	for (int c = 0; c < 128; c++) {
+		ascii_class[c] = (unsigned char)gz_fold_class((uint32_t)c);
+		ascii_lower[c] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+	}
+}
+
+/* ------------------------------------------------------- scratch buffers */
+
+#define GROW(t, arr, n, cap, need)                                                \
+	((n) + (need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (n) + (need), sizeof(*(arr))))
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+/* ------------------------------------------------------------- matching */
+
+/* The text just before byte `at` must end with lead (folded).  Returns the
+ * bytes it takes, or -1. */
+static long match_lead(const unsigned char *text, size_t at, const char *lead, size_t lead_len)
+{
+	size_t pos = at, want = lead_len;
+	char fold[GZ_FOLD_MAX];
+	while (want > 0) {
+		if (pos == 0)
+			return -1;
+		size_t b = pos - 1;
+		while (b > 0 && (text[b] & 0xC0) == 0x80)
+			b--;
+		uint32_t cp;
+		gz_utf8_decode(text + b, pos - b, &cp);
+		if (gz_fold_class(cp) != GZ_C_OTHER)
+			return -1;
+		size_t k = gz_fold_cp(cp, 1, fold);
+		if (k == 0 || k > want || memcmp(lead + want - k, fold, k) != 0)
+			return -1;
+		want -= k;
+		pos = b;
+	}
+	return (long)(at - pos);
+}
+
+/* The text from byte `at` must start with trail (folded). */
+static long match_trail(const unsigned char *text, size_t len, size_t at, const char *trail,
+			size_t trail_len)
+{
+	size_t pos = at, got = 0;
+	char fold[GZ_FOLD_MAX];
+	while (got < trail_len) {
+		if (pos >= len)
+			return -1;
+		uint32_t cp;
+		size_t n = gz_utf8_decode(text + pos, len - pos, &cp);
+		if (gz_fold_class(cp) != GZ_C_OTHER)
+			return -1;
+		size_t k = gz_fold_cp(cp, 1, fold);
+		if (k == 0 || got + k > trail_len || memcmp(trail + got, fold, k) != 0)
+			return -1;
+		got += k;
+		pos += n;
+	}
+	return (long)(pos - at);
+}
+
+/* Folds tokens first..last of the segment without case folding, the way
+ * set.c folds a case-sensitive name, and compares. */
+static int match_case(struct gz_tagger *t, size_t first, size_t last, const char *cased,
+		      size_t cased_len)
+{
+	size_t n = 0;
+	for (size_t k = first; k <= last; k++) {
+		size_t i = t->toks[k].start, end = t->toks[k].end;
+		while (i < end) {
+			uint32_t cp;
+			i += gz_utf8_decode(t->text + i, end - i, &cp);
+			if (n + GZ_FOLD_MAX > sizeof(t->cased))
+				return 0;
+			n += gz_fold_cp(cp, 0, t->cased + n);
+		}
+		t->cased[n++] = '\x1f';
+	}
+	return n == cased_len && memcmp(t->cased, cased, n) == 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct gz_entry *x = *(const struct gz_entry *const *)a;
+	const struct gz_entry *y = *(const struct gz_entry *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Turns the candidates [from, to) that share one span into a group: their
+ * entries, each once, best first. */
+static int add_group(struct gz_tagger *t, size_t from, size_t to)
+{
+	if (GROW(t, t->groups, t->ngroups, t->capgroups, 1) ||
+	    GROW(t, t->alts, t->nalts, t->capalts, to - from))
+		return -1;
+	struct group *g = &t->groups[t->ngroups++];
+	g->bstart = t->cands[from].bstart;
+	g->bend = t->cands[from].bend;
+	g->alt_first = t->nalts;
+	for (size_t c = from; c < to; c++) {
+		const struct gz_entry *e = gz_set_entry(t->set, t->names[t->cands[c].name].entry);
+		int seen = 0;
+		for (size_t a = g->alt_first; a < t->nalts; a++)
+			if (t->alts[a] == e)
+				seen = 1;
+		if (!seen)
+			t->alts[t->nalts++] = e;
+	}
+	g->alt_count = t->nalts - g->alt_first;
+	if (g->alt_count > 1)
+		qsort(t->alts + g->alt_first, g->alt_count, sizeof(*t->alts), cmp_entry);
+	return 0;
+}
+
+static int cmp_cand_span(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->bstart != y->bstart)
+		return x->bstart < y->bstart ? -1 : 1;
+	if (x->bend != y->bend)
+		return x->bend > y->bend ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/* Collects every name that matches from token i of the segment. */
+static int candidates_at(struct gz_tagger *t, size_t i)
+{
+	const struct gz_trie *trie = t->trie;
+	uint32_t node = GZ_TRIE_ROOT;
+	t->ncands = 0;
+	for (size_t j = i; j < t->ntoks; j++) {
+		node = gz_trie_step(trie, node, j == i ? 0 : t->toks[j].gap, t->toks[j].id);
+		if (node == GZ_TRIE_NONE)
+			break;
+		size_t np;
+		const uint32_t *p = gz_trie_payloads(trie, node, &np);
+		for (size_t k = 0; k < np; k++) {
+			const struct gz_name *nm = &t->names[p[k]];
+			if (!t->allowed[nm->type])
+				continue;
+			long lead = 0, trail = 0;
+			if (nm->lead_len &&
+			    (lead = match_lead(t->text, t->toks[i].start, t->pool + nm->lead, nm->lead_len)) < 0)
+				continue;
+			if (nm->trail_len &&
+			    (trail = match_trail(t->text, t->len, t->toks[j].end, t->pool + nm->trail,
+						 nm->trail_len)) < 0)
+				continue;
+			if (nm->case_sensitive &&
+			    !match_case(t, i, j, t->pool + nm->cased, nm->cased_len))
+				continue;
+			if (GROW(t, t->cands, t->ncands, t->capcands, 1))
+				return -1;
+			t->cands[t->ncands++] = (struct cand){
+				t->toks[i].start - (size_t)lead, t->toks[j].end + (size_t)trail,
+				p[k], (uint32_t)j };
+		}
+		if (!gz_trie_has_children(trie, node))
+			break;
+	}
+	return 0;
+}
+
+/* Matches inside the current segment, then empties it. */
+static void flush_segment(struct gz_tagger *t)
+{
+	size_t i = 0;
+	while (i < t->ntoks && !t->oom) {
+		if (candidates_at(t, i)) {
+			t->oom = 1;
+			break;
+		}
+		if (t->ncands == 0) {
+			i++;
+			continue;
+		}
+		if (t->ncands > 1)
+			qsort(t->cands, t->ncands, sizeof(*t->cands), cmp_cand_span);
+		if (t->overlaps == GZ_OVERLAPS_LONGEST) {
+			/* candidates are sorted by start, then longest first: with
+			 * no lead punctuation they all start together; take the
+			 * longest among those that start leftmost */
+			size_t to = 1;
+			while (to < t->ncands && t->cands[to].bstart == t->cands[0].bstart &&
+			       t->cands[to].bend == t->cands[0].bend)
+				to++;
+			if (add_group(t, 0, to)) {
+				t->oom = 1;
+				break;
+			}
+			/* go on after the match */
+			size_t last = t->cands[0].last, end = t->cands[0].bend;
+			i = last + 1;
+			while (i < t->ntoks && t->toks[i].start < end)
+				i++;
+		} else {
+			size_t from = 0;
+			while (from < t->ncands) {
+				size_t to = from + 1;
+				while (to < t->ncands && t->cands[to].bstart == t->cands[from].bstart &&
+				       t->cands[to].bend == t->cands[from].bend)
+					to++;
+				if (add_group(t, from, to)) {
+					t->oom = 1;
+					break;
+				}
+				from = to;
+			}
+			i++;
+		}
+	}
+	t->ntoks = 0;
+}
+
+/* ------------------------------------------------------------- scanning */
+
+static void scan(struct gz_tagger *t)
+{
+	const unsigned char *s = t->text;
+	size_t len = t->len, i = 0;
+	char fbuf[TOKEN_MAX + GZ_FOLD_MAX], gbuf[GAP_MAX + GZ_FOLD_MAX];
+	size_t flen = 0, glen = 0, tok_start = 0;
+	int in_token = 0, solo = 0, overflow = 0, nl_run = 0, gap_break = 0;
+	const struct gz_trie *trie = t->trie;
+
+	for (;;) {
+		int end_token = 0;
+		uint32_t cp = 0;
+		size_t n = 0;
+		int cl = -1;
+		if (i >= len) {
+			end_token = in_token;
+		} else {
+			unsigned b = s[i];
+			if (b < 0x80) {
+				cp = b;
+				n = 1;
+				cl = ascii_class[b];
+			} else {
+				n = gz_utf8_decode(s + i, len - i, &cp);
+				cl = gz_fold_class(cp);
+			}
+			if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK)
+				end_token = in_token && cl != GZ_C_MARK && (cl == GZ_C_SOLO || solo);
+			else
+				end_token = in_token;
+		}
+		if (end_token) {
+			int64_t id = -1;
+			if (!overflow && flen > 0)
+				id = gz_trie_find_token(trie, gz_hash_bytes(fbuf, flen), fbuf, flen);
+			if (id < 0) {
+				if (t->ntoks)
+					flush_segment(t);
+			} else {
+				int64_t gap = 0;
+				if (t->ntoks) {
+					if (gap_break || glen > GAP_MAX)
+						gap = -1;
+					else if (glen)
+						gap = gz_trie_find_gap(trie, gbuf, glen);
+					if (gap < 0) {
+						flush_segment(t);
+						gap = 0;
+					}
+				}
+				if (GROW(t, t->toks, t->ntoks, t->captoks, 1)) {
+					t->oom = 1;
+					return;
+				}
+				t->toks[t->ntoks++] = (struct tok){ (uint32_t)id, (uint32_t)gap, tok_start, i };
+			}
+			in_token = 0;
+			glen = 0;
+			nl_run = 0;
+			gap_break = 0;
+		}
+		if (i >= len)
+			break;
+		if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK) {
+			if (!in_token) {
+				in_token = 1;
+				solo = cl == GZ_C_SOLO;
+				tok_start = i;
+				flen = 0;
+				overflow = 0;
+			}
+			if (cp < 0x80) {
+				/* the ASCII fast path: stay in this loop for the word */
+				if (flen < TOKEN_MAX)
+					fbuf[flen++] = ascii_lower[cp];
+				else
+					overflow = 1;
+				i++;
+				while (i < len && s[i] < 0x80 && ascii_class[s[i]] == GZ_C_WORD) {
+					if (flen < TOKEN_MAX)
+						fbuf[flen++] = ascii_lower[s[i]];
+					else
+						overflow = 1;
+					i++;
+				}
+				continue;
+			}
+			if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
+				flen += gz_fold_cp(cp, 1, fbuf + flen);
+			else
+				overflow = 1;
+		} else if (cl == GZ_C_OTHER) {
+			if (glen <= GAP_MAX)
+				glen += cp < 0x80 ? (gbuf[glen] = (char)cp, 1) : gz_fold_cp(cp, 1, gbuf + glen);
+			nl_run = 0;
+		} else if (cl == GZ_C_NEWLINE) {
+			if (cp == 0x2029)
+				gap_break = 1;
+			if (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)
+				gap_break = 1;
+		} else if (cl == GZ_C_SOFT) {
+			nl_run = 0;
+		}
+		i += n;
+	}
+	if (t->ntoks)
+		flush_segment(t);
+}
+
+/* ------------------------------------------------------------- offsets */
+
+static int cmp_bound(const void *a, const void *b)
+{
+	const struct boundary *x = a, *y = b;
+	return x->byte < y->byte ? -1 : x->byte > y->byte;
+}
+
+static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
+{
+	size_t n = t->nspans * 2;
+	for (size_t k = 0; k < t->nspans; k++) {
+		t->spans[k].start = t->spans[k].byte_start;
+		t->spans[k].end = t->spans[k].byte_end;
+	}
+	if (unit == GZ_OFFSETS_BYTE || n == 0)
+		return 0;
+	if (n > t->capbounds && grow((void **)&t->bounds, &t->capbounds, n, sizeof(*t->bounds)))
+		return -1;
+	for (size_t k = 0; k < t->nspans; k++) {
+		t->bounds[2 * k] = (struct boundary){ t->spans[k].byte_start, &t->spans[k].start };
+		t->bounds[2 * k + 1] = (struct boundary){ t->spans[k].byte_end, &t->spans[k].end };
+	}
+	qsort(t->bounds, n, sizeof(*t->bounds), cmp_bound);
+	size_t pos = 0, units = 0;
+	const unsigned char *s = t->text;
+	for (size_t k = 0; k < n; k++) {
+		size_t target = t->bounds[k].byte;
+		for (; pos < target; pos++) {
+			unsigned char c = s[pos];
+			if ((c & 0xC0) != 0x80)
+				units += (unit == GZ_OFFSETS_UTF16 && c >= 0xF0) ? 2 : 1;
+		}
+		*t->bounds[k].dst = units;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------ API implementation */
+
+void gz_tag_options_init(struct gz_tag_options *o)
+{
+	o->overlaps = GZ_OVERLAPS_LONGEST;
+	o->offsets = GZ_OFFSETS_CODEPOINT;
+	o->types = NULL;
+}
+
+int gz_overlaps_parse(const char *s, enum gz_overlaps *out, struct gz_error *err)
+{
+	if (strcmp(s, "longest") == 0)
+		*out = GZ_OVERLAPS_LONGEST;
+	else if (strcmp(s, "all") == 0)
+		*out = GZ_OVERLAPS_ALL;
+	else
+		return gz_error_set(err, GZ_EINVAL,
+				    "bad value '%.40s' for overlaps (expected longest or all)", s);
+	return 0;
+}
+
+int gz_offsets_parse(const char *s, enum gz_offsets *out, struct gz_error *err)
+{
+	if (strcmp(s, "codepoint") == 0)
+		*out = GZ_OFFSETS_CODEPOINT;
+	else if (strcmp(s, "utf16") == 0)
+		*out = GZ_OFFSETS_UTF16;
+	else if (strcmp(s, "byte") == 0)
+		*out = GZ_OFFSETS_BYTE;
+	else
+		return gz_error_set(err, GZ_EINVAL,
+				    "bad value '%.40s' for offsets (expected codepoint, utf16 or byte)", s);
+	return 0;
+}
+
+const char *gz_offsets_name(enum gz_offsets o)
+{
+	return o == GZ_OFFSETS_UTF16 ? "utf16" : o == GZ_OFFSETS_BYTE ? "byte" : "codepoint";
+}
+
+const char *gz_overlaps_name(enum gz_overlaps o)
+{
+	return o == GZ_OVERLAPS_ALL ? "all" : "longest";
+}
+
+struct gz_tagger *gz_tagger_new(void)
+{
+	gz_fold_init();
+	static int ascii_done;
+	if (!__atomic_load_n(&ascii_done, __ATOMIC_ACQUIRE)) {
+		ascii_init(); /* idempotent: racing threads write the same bytes */
+		__atomic_store_n(&ascii_done, 1, __ATOMIC_RELEASE);
+	}
+	return calloc(1, sizeof(struct gz_tagger));
+}
+
+void gz_tagger_free(struct gz_tagger *t)
+{
+	if (!t)
+		return;
+	free(t->toks);
+	free(t->cands);
+	free(t->groups);
+	free(t->alts);
+	free(t->spans);
+	free(t->bounds);
+	free(t->allowed);
+	free(t);
+}
+
+/* Resolves the comma-separated type filter into t->allowed. */
+static int resolve_types(struct gz_tagger *t, const struct gz_set *set, const char *types,
+			 struct gz_error *err)
+{
+	size_t nt = gz_set_type_count(set);
+	if (GROW(t, t->allowed, 0, t->capallowed, nt + 1))
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	int any = 0;
+	if (types) {
+		memset(t->allowed, 0, nt + 1);
+		const char *p = types;
+		while (*p) {
+			const char *q = strchr(p, ',');
+			size_t l = q ? (size_t)(q - p) : strlen(p);
+			while (l && (*p == ' '))
+				p++, l--;
+			while (l && p[l - 1] == ' ')
+				l--;
+			if (l) {
+				any = 1;
+				int found = 0;
+				for (size_t k = 0; k < nt; k++) {
+					const char *name = gz_set_type(set, k);
+					if (strlen(name) == l && memcmp(name, p, l) == 0) {
+						t->allowed[k] = 1;
+						found = 1;
+					}
+				}
+				if (!found) {
+					char known[256] = "";
+					size_t kl = 0;
+					for (size_t k = 0; k < nt && kl < sizeof(known) - 1; k++)
+						kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s%s",
+								       k ? ", " : "", gz_set_type(set, k));
+					return gz_error_set(err, GZ_EINVAL,
+							    "unknown type '%.*s' in types (loaded types: %s)",
+							    (int)(l > 60 ? 60 : l), p, nt ? known : "none");
+				}
+			}
+			if (!q)
+				break;
+			p = q + 1;
+		}
+	}
+	if (!any)
+		memset(t->allowed, 1, nt + 1);
+	return 0;
+}
+
+int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *text,
+		  size_t len, const struct gz_tag_options *opts, struct gz_error *err)
+{
+	struct gz_tag_options defaults;
+	if (!opts) {
+		gz_tag_options_init(&defaults);
+		opts = &defaults;
+	}
+	t->nspans = t->ngroups = t->nalts = t->ntoks = t->ncands = 0;
+	size_t bad;
+	if (gz_utf8_validate(text, len, &bad) != 0) {
+		if (err)
+			err->offset = bad;
+		return gz_error_set(err, GZ_EUTF8, "invalid UTF-8 at byte %zu", bad);
+	}
+	int r = resolve_types(t, set, opts->types, err);
+	if (r)
+		return r;
+	t->set = set;
+	t->trie = gz_set_trie(set);
+	t->names = gz_set_names(set);
+	t->pool = gz_set_pool(set);
+	t->text = (const unsigned char *)text;
+	t->len = len;
+	t->overlaps = opts->overlaps;
+	t->oom = 0;
+	scan(t);
+	if (t->oom)
+		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
+	if (opts->overlaps == GZ_OVERLAPS_ALL && t->ngroups > 1) {
+		/* groups come per start token; lead punctuation can reorder starts */
+		for (size_t k = 1; k < t->ngroups; k++) {
+			struct group g = t->groups[k];
+			size_t j = k;
+			while (j > 0 && (t->groups[j - 1].bstart > g.bstart ||
+					 (t->groups[j - 1].bstart == g.bstart && t->groups[j - 1].bend < g.bend))) {
+				t->groups[j] = t->groups[j - 1];
+				j--;
+			}
+			t->groups[j] = g;
+		}
+	}
+	if (GROW(t, t->spans, 0, t->capspans, t->ngroups))
+		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
+	for (size_t k = 0; k < t->ngroups; k++) {
+		const struct group *g = &t->groups[k];
+		t->spans[k] = (struct gz_span){
+			0, 0, g->bstart, g->bend, t->alts[g->alt_first],
+			t->alts + g->alt_first + 1, g->alt_count - 1 };
+	}
+	t->nspans = t->ngroups;
+	if (convert_offsets(t, opts->offsets))
+		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
+	t->set = NULL;
+	return 0;
+}
+
+size_t gz_tagger_span_count(const struct gz_tagger *t)
+{
+	return t->nspans;
+}
+
+const struct gz_span *gz_tagger_spans(const struct gz_tagger *t)
+{
+	return t->spans;
+}

@@ -1,0 +1,374 @@
+/*
+ * The hash trie; see trie.h for the shape.
+ *
+ * Three open-addressing tables with linear probing and power-of-two sizes,
+ * kept at most half full so that a miss (the common case when scanning text:
+ * most words are no name's first token) ends after a probe or two:
+ *   - the vocabulary: folded token -> id, the strings in one pool;
+ *   - the gaps: the same for gap strings (a handful: "", ".", "&", ...);
+ *   - the edges: (node, gap, token) -> child node.
+ * Payloads (name records of the set) are collected as (node, payload) pairs
+ * while building and grouped by node into one array at the end, so a node's
+ * payloads are a slice found through node_first[node].
+ */
+#include "trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* ----------------------------------------------------------------- types */
+
+struct strtab {
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint64_t *offs;     /* id -> offset << 16 | len (names are short) */
+	uint32_t *hashes;   /* id -> low 32 bits of the hash, for quick rejection */
+	size_t count, cap;  /* ids */
+	uint32_t *slots;    /* hash slot -> id + 1, 0 = empty */
+	size_t mask;
+};
+
+struct edge {
+	uint32_t node, token, gap, child;
+};
+
+struct pending {
+	uint32_t node, payload;
+};
+
+struct gz_trie {
+	struct strtab tokens, gaps;
+	struct edge *edges;
+	size_t edge_count, edge_mask;
+	uint32_t node_count;
+	unsigned char *has_children;  /* per node */
+	size_t has_children_cap;
+	struct pending *pend;
+	size_t pend_count, pend_cap;
+	uint32_t *node_first;  /* node -> first payload index; node_count + 1 entries */
+	uint32_t *payloads;
+};
+
+/* --------------------------------------------------------- hash functions */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t edge_hash(uint32_t node, uint32_t gap, uint32_t token)
+{
+	return mix64(((uint64_t)node << 32 | token) ^ ((uint64_t)gap * 0x9E3779B97F4A7C15ULL));
+}
+
+/* ---------------------------------------------------------- string table */
+
+static int strtab_grow_slots(struct strtab *st)
+{
+	size_t cap = st->mask ? (st->mask + 1) * 2 : 1024;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return GZ_ENOMEM;
+	for (size_t id = 0; id < st->count; id++) {
+		size_t i = mix64(st->hashes[id]) & (cap - 1);
+		while (slots[i])
+			i = (i + 1) & (cap - 1);
+		slots[i] = (uint32_t)id + 1;
+	}
+	free(st->slots);
+	st->slots = slots;
+	st->mask = cap - 1;
+	return 0;
+}
+
+static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s, size_t len)
+{
+	if (!st->slots)
+		return -1;
+	uint32_t h32 = (uint32_t)hash;
+	size_t i = mix64(h32) & st->mask;
+	for (;;) {
+		uint32_t v = st->slots[i];
+		if (!v)
+			return -1;
+		uint32_t id = v - 1;
+		if (st->hashes[id] == h32) {
+			uint64_t o = st->offs[id];
+			if ((o & 0xFFFF) == len && memcmp(st->pool + (o >> 16), s, len) == 0)
+				return id;
+		}
+		i = (i + 1) & st->mask;
+	}
+}
+
+static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
+{
+	if (len > 0xFFFF)
+		return GZ_EINVAL;
+	uint64_t hash = gz_hash_bytes(s, len);
+	int64_t id = strtab_find(st, hash, s, len);
+	if (id >= 0)
+		return id;
+	if ((st->count + 1) * 2 > st->mask + 1 || !st->slots)
+		if (strtab_grow_slots(st))
+			return GZ_ENOMEM;
+	if (st->count == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 256;
+		uint64_t *offs = realloc(st->offs, cap * sizeof(*offs));
+		if (!offs)
+			return GZ_ENOMEM;
+		st->offs = offs;
+		uint32_t *hashes = realloc(st->hashes, cap * sizeof(*hashes));
+		if (!hashes)
+			return GZ_ENOMEM;
+		st->hashes = hashes;
+		st->cap = cap;
+	}
+	if (st->pool_len + len > st->pool_cap) {
+		size_t cap = st->pool_cap ? st->pool_cap * 2 : 4096;
+		while (cap < st->pool_len + len)
+			cap *= 2;
+		char *pool = realloc(st->pool, cap);
+		if (!pool)
+			return GZ_ENOMEM;
+		st->pool = pool;
+		st->pool_cap = cap;
+	}
+	memcpy(st->pool + st->pool_len, s, len);
+	id = (int64_t)st->count++;
+	st->offs[id] = (uint64_t)st->pool_len << 16 | len;
+	st->hashes[id] = (uint32_t)hash;
+	st->pool_len += len;
+	size_t i = mix64((uint32_t)hash) & st->mask;
+	while (st->slots[i])
+		i = (i + 1) & st->mask;
+	st->slots[i] = (uint32_t)id + 1;
+	return id;
+}
+
+static void strtab_free(struct strtab *st)
+{
+	free(st->pool);
+	free(st->offs);
+	free(st->hashes);
+	free(st->slots);
+}
+
+static size_t strtab_memory(const struct strtab *st)
+{
+	return st->pool_cap + st->cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
+	       (st->slots ? (st->mask + 1) * sizeof(uint32_t) : 0);
+}
+
+/* ------------------------------------------------------ API implementation */
+
+struct gz_trie *gz_trie_new(void)
+{
+	struct gz_trie *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->node_count = 1; /* the root */
+	/* gap 0 is the empty gap (soft characters only) */
+	if (gz_trie_intern_gap(t, "", 0) != 0) {
+		gz_trie_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void gz_trie_free(struct gz_trie *t)
+{
+	if (!t)
+		return;
+	strtab_free(&t->tokens);
+	strtab_free(&t->gaps);
+	free(t->edges);
+	free(t->has_children);
+	free(t->pend);
+	free(t->node_first);
+	free(t->payloads);
+	free(t);
+}
+
+int64_t gz_trie_intern_token(struct gz_trie *t, const char *s, size_t len)
+{
+	return strtab_intern(&t->tokens, s, len);
+}
+
+int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len)
+{
+	return strtab_intern(&t->gaps, s, len);
+}
+
+int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len)
+{
+	return strtab_find(&t->tokens, hash, s, len);
+}
+
+int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
+{
+	return strtab_find(&t->gaps, gz_hash_bytes(s, len), s, len);
+}
+
+static int edges_grow(struct gz_trie *t)
+{
+	size_t cap = t->edges ? (t->edge_mask + 1) * 2 : 1024;
+	struct edge *edges = malloc(cap * sizeof(*edges));
+	if (!edges)
+		return GZ_ENOMEM;
+	for (size_t i = 0; i < cap; i++)
+		edges[i].child = GZ_TRIE_NONE;
+	if (t->edges) {
+		for (size_t i = 0; i <= t->edge_mask; i++) {
+			struct edge *e = &t->edges[i];
+			if (e->child == GZ_TRIE_NONE)
+				continue;
+			size_t j = edge_hash(e->node, e->gap, e->token) & (cap - 1);
+			while (edges[j].child != GZ_TRIE_NONE)
+				j = (j + 1) & (cap - 1);
+			edges[j] = *e;
+		}
+	}
+	free(t->edges);
+	t->edges = edges;
+	t->edge_mask = cap - 1;
+	return 0;
+}
+
+uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token)
+{
+	if (!t->edges)
+		return GZ_TRIE_NONE;
+	size_t i = edge_hash(node, gap, token) & t->edge_mask;
+	for (;;) {
+		const struct edge *e = &t->edges[i];
+		if (e->child == GZ_TRIE_NONE)
+			return GZ_TRIE_NONE;
+		if (e->node == node && e->token == token && e->gap == gap)
+			return e->child;
+		i = (i + 1) & t->edge_mask;
+	}
+}
+
+static int64_t add_child(struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token)
+{
+	uint32_t child = gz_trie_step(t, node, gap, token);
+	if (child != GZ_TRIE_NONE)
+		return child;
+	if (!t->edges || (t->edge_count + 1) * 2 > t->edge_mask + 1)
+		if (edges_grow(t))
+			return GZ_ENOMEM;
+	if (t->node_count == UINT32_MAX - 1)
+		return GZ_ENOMEM;
+	if (node >= t->has_children_cap || t->node_count >= t->has_children_cap) {
+		size_t cap = t->has_children_cap ? t->has_children_cap * 2 : 1024;
+		while (cap <= t->node_count)
+			cap *= 2;
+		unsigned char *hc = realloc(t->has_children, cap);
+		if (!hc)
+			return GZ_ENOMEM;
+		memset(hc + t->has_children_cap, 0, cap - t->has_children_cap);
+		t->has_children = hc;
+		t->has_children_cap = cap;
+	}
+	child = t->node_count++;
+	size_t i = edge_hash(node, gap, token) & t->edge_mask;
+	while (t->edges[i].child != GZ_TRIE_NONE)
+		i = (i + 1) & t->edge_mask;
+	t->edges[i] = (struct edge){ node, token, gap, child };
+	t->edge_count++;
+	t->has_children[node] = 1;
+	return child;
+}
+
+int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps,
+		   size_t n, uint32_t payload)
+{
+	uint32_t node = GZ_TRIE_ROOT;
+	for (size_t i = 0; i < n; i++) {
+		int64_t c = add_child(t, node, i ? gaps[i] : 0, tokens[i]);
+		if (c < 0)
+			return (int)c;
+		node = (uint32_t)c;
+	}
+	if (t->pend_count == t->pend_cap) {
+		size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
+		struct pending *p = realloc(t->pend, cap * sizeof(*p));
+		if (!p)
+			return GZ_ENOMEM;
+		t->pend = p;
+		t->pend_cap = cap;
+	}
+	t->pend[t->pend_count++] = (struct pending){ node, payload };
+	return 0;
+}
+
+int gz_trie_finish(struct gz_trie *t)
+{
+	/* counting sort of payloads by node: keeps insertion (load) order within
+	 * a node, which the tagger relies on for ties */
+	t->node_first = calloc((size_t)t->node_count + 1, sizeof(uint32_t));
+	t->payloads = malloc((t->pend_count ? t->pend_count : 1) * sizeof(uint32_t));
+	if (!t->node_first || !t->payloads)
+		return GZ_ENOMEM;
+	for (size_t i = 0; i < t->pend_count; i++)
+		t->node_first[t->pend[i].node + 1]++;
+	for (size_t n = 0; n < t->node_count; n++)
+		t->node_first[n + 1] += t->node_first[n];
+	uint32_t *fill = malloc(((size_t)t->node_count + 1) * sizeof(uint32_t));
+	if (!fill)
+		return GZ_ENOMEM;
+	memcpy(fill, t->node_first, ((size_t)t->node_count + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < t->pend_count; i++)
+		t->payloads[fill[t->pend[i].node]++] = t->pend[i].payload;
+	free(fill);
+	free(t->pend);
+	t->pend = NULL;
+	t->pend_cap = 0;
+	if (t->has_children_cap < t->node_count) {
+		unsigned char *hc = realloc(t->has_children, t->node_count);
+		if (!hc)
+			return GZ_ENOMEM;
+		memset(hc + t->has_children_cap, 0, t->node_count - t->has_children_cap);
+		t->has_children = hc;
+		t->has_children_cap = t->node_count;
+	}
+	return 0;
+}
+
+const uint32_t *gz_trie_payloads(const struct gz_trie *t, uint32_t node, size_t *count)
+{
+	uint32_t a = t->node_first[node], b = t->node_first[node + 1];
+	*count = b - a;
+	return t->payloads + a;
+}
+
+int gz_trie_has_children(const struct gz_trie *t, uint32_t node)
+{
+	return t->has_children && t->has_children[node];
+}
+
+size_t gz_trie_node_count(const struct gz_trie *t)
+{
+	return t->node_count;
+}
+
+size_t gz_trie_token_count(const struct gz_trie *t)
+{
+	return t->tokens.count;
+}
+
+size_t gz_trie_memory(const struct gz_trie *t)
+{
+	return strtab_memory(&t->tokens) + strtab_memory(&t->gaps) +
+	       (t->edges ? (t->edge_mask + 1) * sizeof(struct edge) : 0) +
+	       t->has_children_cap + ((size_t)t->node_count + 1) * sizeof(uint32_t) +
+	       t->pend_count * sizeof(uint32_t);
+}

@@ -1,0 +1,58 @@
+/*
+ * The hash trie over gazetteer names.  A name is a path of (gap, token)
+ * steps from the root: tokens are interned folded strings (the vocabulary),
+ * gaps are interned strings of the significant characters between two tokens
+ * (gap 0 is "only whitespace, hyphens or apostrophes", by far the commonest).
+ * Edges live in one open-addressing table keyed by (node, gap, token), so a
+ * node costs no memory of its own beyond its payload range: no per-node
+ * malloc, flat arrays only, immutable once built.
+ */
+#ifndef GZ_TRIE_H
+#define GZ_TRIE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GZ_TRIE_ROOT 0u
+#define GZ_TRIE_NONE UINT32_MAX
+
+struct gz_trie;
+
+struct gz_trie *gz_trie_new(void);
+void gz_trie_free(struct gz_trie *t);
+
+/* Hash used for the vocabulary; the tagger computes it as it folds. */
+static inline uint64_t gz_hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Building.  Each returns a non-negative id or GZ_ENOMEM. */
+int64_t gz_trie_intern_token(struct gz_trie *t, const char *s, size_t len);
+int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len);
+/* Adds the path tokens[0..n) with gaps[1..n) between them (gaps[0] unused)
+ * and attaches payload to its last node. */
+int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps,
+		   size_t n, uint32_t payload);
+/* Ends building: groups payloads by node.  No insertion afterwards. */
+int gz_trie_finish(struct gz_trie *t);
+
+/* Lookups (after finish; read-only, thread-safe). */
+int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len);
+int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len);
+uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token);
+/* Payloads attached to node: *count of them starting at the returned pointer. */
+const uint32_t *gz_trie_payloads(const struct gz_trie *t, uint32_t node, size_t *count);
+/* Whether any edge leaves node (lets the scan stop without probing). */
+int gz_trie_has_children(const struct gz_trie *t, uint32_t node);
+
+size_t gz_trie_node_count(const struct gz_trie *t);
+size_t gz_trie_token_count(const struct gz_trie *t);
+size_t gz_trie_memory(const struct gz_trie *t);
+
+#endif
