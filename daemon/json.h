@@ -11,6 +11,11 @@
 #include "set.h"
 #include "tagger.h"
 
+/* Flags for every json_dumps of a response: compact, and reals printed with
+ * 15 significant digits, so an attr written 50.45 comes back 50.45 and not
+ * 50.450000000000003 (15 digits always survive decimal -> double -> decimal). */
+#define GZ_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 /* The "entities" array of the last run of t over text (the text it was run
  * on, for the "text" fields).  New reference. */
 json_t *gz_json_spans(const struct gz_tagger *t, const char *text);

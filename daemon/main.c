@@ -3,14 +3,20 @@
  * Everything else lives in the engine and the HTTP modules.
  */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "config.h"
 #include "error.h"
 #include "fold.h"
 #include "gz_version.h"
+#include "http.h"
 #include "json.h"
+#include "reload.h"
 #include "set.h"
 #include "tagger.h"
 
@@ -120,7 +126,7 @@ static int run_tag(const struct args *a)
 		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, err.message);
 	} else {
 		json_t *j = gz_json_tag_response(t, text, &a->opts);
-		char *out = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII * 0) : NULL;
+		char *out = j ? json_dumps(j, GZ_JSON_DUMP_FLAGS) : NULL;
 		if (out) {
 			printf("%s\n", out);
 			free(out);
@@ -135,8 +141,169 @@ static int run_tag(const struct args *a)
 	return r ? 1 : 0;
 }
 
-int gz_serve_main(const char *config, const char *listen, const char *const *gazetteers,
-		  size_t ngazetteers, const char *threads, const char *log_level);
+/* Loads --config (when given) and lays the flags over it. */
+static int build_config(struct gz_config *cfg, const char *config, const char *listen,
+			const char *const *gazetteers, size_t ngazetteers,
+			const char *threads, const char *log_level)
+{
+	struct gz_error err = { 0 };
+	char buf[1200];
+	unsigned long long n;
+	gz_config_init(cfg);
+	if (config && gz_config_load(cfg, config, &err)) {
+		fprintf(stderr, "%s\n", gz_error_format(&err, buf, sizeof buf));
+		return 1;
+	}
+	if (listen && gz_config_set_listen(cfg, listen, &err)) {
+		fprintf(stderr, "gaztagd: --listen: %s\n", err.message);
+		return 2;
+	}
+	if (ngazetteers && gz_config_set_gazetteers(cfg, gazetteers, ngazetteers))
+		return 1;
+	if (threads) {
+		if (gz_uint_parse(threads, 0, 1024, &n)) {
+			fprintf(stderr, "gaztagd: --threads: expected a number from 0 to 1024, not '%s'\n",
+				threads);
+			return 2;
+		}
+		cfg->threads = (unsigned)n;
+	}
+	if (log_level && gz_log_level_parse(log_level, &cfg->log_level, &err)) {
+		fprintf(stderr, "gaztagd: --log-level: %s\n", err.message);
+		return 2;
+	}
+	return 0;
+}
+
+/* The first load, at start: any problem stops gaztagd (SPEC §6). */
+static int initial_load(struct gz_reloader *r)
+{
+	struct gz_diag diag;
+	struct gz_error err = { 0 };
+	char buf[1200];
+	struct timespec t0, t1;
+	gz_diag_init(&diag);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = gz_reloader_reload(r, &diag, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (size_t i = 0; i < diag.count; i++)
+		fprintf(stderr, "%s\n", diag.lines[i]);
+	gz_diag_clear(&diag);
+	if (rc) {
+		gz_log(GZ_LOG_ERROR, "cannot start: %s", gz_error_format(&err, buf, sizeof buf));
+		return 1;
+	}
+	struct gz_set *set = gz_reloader_acquire(r);
+	gz_log(GZ_LOG_INFO, "loaded %zu entries, %zu names from %zu file%s in %.3f s",
+	       gz_set_entry_count(set), gz_set_name_count(set), gz_set_file_count(set),
+	       gz_set_file_count(set) == 1 ? "" : "s",
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	gz_set_unref(set);
+	return 0;
+}
+
+/* SIGHUP: rebuild beside the set in service; a failure keeps the old one. */
+static void reload_on_signal(struct gz_reloader *r)
+{
+	struct gz_diag diag;
+	struct gz_error err = { 0 };
+	char buf[1200];
+	gz_diag_init(&diag);
+	if (gz_reloader_reload(r, &diag, &err)) {
+		for (size_t i = 0; i < diag.count; i++)
+			gz_log(GZ_LOG_ERROR, "%s", diag.lines[i]);
+		gz_log(GZ_LOG_ERROR, "reload (SIGHUP) failed, keeping the old gazetteers: %s",
+		       gz_error_format(&err, buf, sizeof buf));
+	} else {
+		struct gz_set *set = gz_reloader_acquire(r);
+		struct gz_reload_status st;
+		gz_reloader_status(r, &st);
+		gz_log(GZ_LOG_INFO, "reloaded (SIGHUP): %zu entries, %zu names from %zu files "
+		       "(generation %llu)", gz_set_entry_count(set), gz_set_name_count(set),
+		       gz_set_file_count(set), (unsigned long long)st.generation);
+		gz_set_unref(set);
+	}
+	gz_diag_clear(&diag);
+}
+
+/* A test hook: GAZTAGD_TEST_LOAD_DELAY_MS holds the first load back, so
+ * that the integration tests can see the 503 of a daemon still loading. */
+static void test_load_delay(void)
+{
+	const char *s = getenv("GAZTAGD_TEST_LOAD_DELAY_MS");
+	unsigned long long ms;
+	if (s && !gz_uint_parse(s, 0, 60000, &ms)) {
+		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Serving: bind, load, then wait for signals in this thread.  The signals
+ * are blocked before any thread starts, so every worker inherits the mask
+ * and sigwait here is the only place they are handled. */
+static int serve(const char *config, const char *listen, const char *const *gazetteers,
+		 size_t ngazetteers, const char *threads, const char *log_level)
+{
+	struct gz_config cfg;
+	struct gz_error err = { 0 };
+	struct gz_http *http = NULL;
+	int rc = build_config(&cfg, config, listen, gazetteers, ngazetteers, threads, log_level);
+	if (rc) {
+		gz_config_free(&cfg);
+		return rc;
+	}
+	gz_log_set_level(cfg.log_level);
+	if (cfg.user)
+		gz_log(GZ_LOG_WARN, "'user' is not implemented yet; running as the current user");
+
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct gz_reloader *r = gz_reloader_new((const char *const *)cfg.gazetteers,
+						cfg.gazetteer_count);
+	if (!r) {
+		gz_config_free(&cfg);
+		return 1;
+	}
+	if (gz_http_start(&cfg, r, &http, &err)) {
+		gz_log(GZ_LOG_ERROR, "%s", err.message);
+		gz_reloader_free(r);
+		gz_config_free(&cfg);
+		return 1;
+	}
+	gz_log(GZ_LOG_INFO, "listening on %s", gz_http_address(http));
+	unsigned grace = cfg.connection_timeout + 1 < 60 ? cfg.connection_timeout + 1 : 60;
+	test_load_delay();
+	rc = initial_load(r);
+	if (rc == 0) {
+		gz_log(GZ_LOG_INFO, "ready: %u thread%s, max body %zu bytes, %s", gz_config_threads(&cfg),
+		       gz_config_threads(&cfg) == 1 ? "" : "s", cfg.max_body_bytes,
+		       cfg.path ? cfg.path : "built-in config");
+		for (;;) {
+			int sig = 0;
+			if (sigwait(&sigs, &sig))
+				continue;
+			if (sig == SIGHUP) {
+				reload_on_signal(r);
+				continue;
+			}
+			gz_log(GZ_LOG_INFO, "%s: stopping (finishing requests in flight)",
+			       sig == SIGINT ? "SIGINT" : "SIGTERM");
+			break;
+		}
+	}
+	gz_http_stop(http, grace);
+	gz_reloader_free(r);
+	gz_config_free(&cfg);
+	if (rc == 0)
+		gz_log(GZ_LOG_INFO, "stopped");
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -161,6 +328,7 @@ int main(int argc, char **argv)
 	a.gazetteers = calloc((size_t)argc + 1, sizeof(char *));
 	if (!a.gazetteers)
 		return 1;
+	const char **gazetteer_flags = a.gazetteers;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:g:j:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -197,23 +365,20 @@ int main(int argc, char **argv)
 	gz_fold_init();
 	int r;
 	if (a.check || a.tag) {
-		if (a.ngazetteers == 0)
-			a.gazetteers[a.ngazetteers++] = "gazetteers";
-		r = a.check ? run_check(a.gazetteers, a.ngazetteers) : run_tag(&a);
+		/* --config names the gazetteers (and is itself checked) unless
+		 * --gazetteers does. */
+		struct gz_config cfg;
+		r = build_config(&cfg, a.config, NULL, a.gazetteers, a.ngazetteers, NULL, NULL);
+		if (r == 0) {
+			a.gazetteers = (const char **)cfg.gazetteers;
+			a.ngazetteers = cfg.gazetteer_count;
+			r = a.check ? run_check(a.gazetteers, a.ngazetteers) : run_tag(&a);
+		}
+		gz_config_free(&cfg);
 	} else {
-		r = gz_serve_main(a.config, a.listen, a.gazetteers, a.ngazetteers, a.threads,
-				  a.log_level);
+		r = serve(a.config, a.listen, a.gazetteers, a.ngazetteers, a.threads,
+			  a.log_level);
 	}
-	free(a.gazetteers);
+	free(gazetteer_flags);
 	return r;
-}
-
-/* Serving is added by the HTTP module; until then, say so. */
-__attribute__((weak)) int gz_serve_main(const char *config, const char *listen,
-					const char *const *gazetteers, size_t ngazetteers,
-					const char *threads, const char *log_level)
-{
-	(void)config, (void)listen, (void)gazetteers, (void)ngazetteers, (void)threads, (void)log_level;
-	fprintf(stderr, "gaztagd: serving is not built in yet\n");
-	return 1;
 }

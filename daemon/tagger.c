@@ -349,7 +349,7 @@ static void scan(struct gz_tagger *t)
 		if (end_token) {
 			int64_t id = -1;
 			if (!overflow && flen > 0)
-				id = gz_trie_find_token(trie, gz_hash_bytes(fbuf, flen), fbuf, flen);
+				id = gz_trie_find_token(trie, gz_hash_padded(fbuf, flen), fbuf, flen);
 			if (id < 0) {
 				if (t->ntoks)
 					flush_segment(t);
@@ -452,6 +452,21 @@ static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
 	const unsigned char *s = t->text;
 	for (size_t k = 0; k < n; k++) {
 		size_t target = t->bounds[k].byte;
+		/* eight bytes a step: count the bytes that start a code point
+		 * (not 10xxxxxx), and for UTF-16 the 4-byte leaders twice */
+		const uint64_t hi = 0x8080808080808080ULL;
+		for (; pos + 8 <= target; pos += 8) {
+			uint64_t w;
+			memcpy(&w, s + pos, 8);
+			if (!(w & hi)) {
+				units += 8;
+				continue;
+			}
+			uint64_t cont = w & hi & ~((w << 1) & hi);
+			units += 8 - (size_t)__builtin_popcountll(cont);
+			if (unit == GZ_OFFSETS_UTF16)
+				units += (size_t)__builtin_popcountll(w & (w << 1) & (w << 2) & (w << 3) & hi);
+		}
 		for (; pos < target; pos++) {
 			unsigned char c = s[pos];
 			if ((c & 0xC0) != 0x80)

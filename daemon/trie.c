@@ -26,9 +26,22 @@ struct strtab {
 	uint64_t *offs;     /* id -> offset << 16 | len (names are short) */
 	uint32_t *hashes;   /* id -> low 32 bits of the hash, for quick rejection */
 	size_t count, cap;  /* ids */
-	uint32_t *slots;    /* hash slot -> id + 1, 0 = empty */
+	struct slot *slots;
 	size_t mask;
+	uint64_t *filter;   /* one bit per hash value modulo filter_mask + 1 */
+	int no_nul;         /* its strings never hold a NUL byte (folded tokens) */
+	size_t filter_mask;
 };
+
+/* A vocabulary slot holds the first eight bytes of its string (zero-padded;
+ * folded tokens hold no NUL), so that most lookups of short words are
+ * decided by the one cache line of the slot. */
+struct slot {
+	uint64_t head;
+	uint32_t hash;
+	uint32_t id1;       /* id + 1, | SLOT_LONG for strings over 8 bytes; 0 = empty */
+};
+#define SLOT_LONG 0x80000000u
 
 struct edge {
 	uint32_t node, token, gap, child;
@@ -48,6 +61,9 @@ struct gz_trie {
 	struct pending *pend;
 	size_t pend_count, pend_cap;
 	uint32_t *node_first;  /* node -> first payload index; node_count + 1 entries */
+	uint32_t *root_child;  /* token -> the root's child for it, or NONE: the first
+				* step of every walk, taken for each known word of a
+				* text, is one array read instead of a hash probe */
 	uint32_t *payloads;
 };
 
@@ -70,21 +86,49 @@ static inline uint64_t edge_hash(uint32_t node, uint32_t gap, uint32_t token)
 
 /* ---------------------------------------------------------- string table */
 
+static inline uint64_t head_of(const char *s, size_t len)
+{
+	uint64_t w = 0;
+	memcpy(&w, s, len < 8 ? len : 8);
+	return w;
+}
+
+static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint32_t h, uint32_t id,
+		     size_t len)
+{
+	id |= len > 8 ? SLOT_LONG : 0;
+	size_t i = mix64(h) & mask;
+	while (slots[i].id1)
+		i = (i + 1) & mask;
+	slots[i] = (struct slot){ head, h, id + 1 };
+}
+
 static int strtab_grow_slots(struct strtab *st)
 {
 	size_t cap = st->mask ? (st->mask + 1) * 2 : 1024;
-	uint32_t *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
+	struct slot *slots = calloc(cap, sizeof(*slots));
+	/* the filter: 8 bits per slot, so that a word no name has is usually
+	 * turned away by one cache line that stays in L2 */
+	size_t fbits = cap * 8;
+	uint64_t *filter = calloc(fbits / 64, sizeof(*filter));
+	if (!slots || !filter) {
+		free(slots);
+		free(filter);
 		return GZ_ENOMEM;
+	}
 	for (size_t id = 0; id < st->count; id++) {
-		size_t i = mix64(st->hashes[id]) & (cap - 1);
-		while (slots[i])
-			i = (i + 1) & (cap - 1);
-		slots[i] = (uint32_t)id + 1;
+		uint32_t h = st->hashes[id];
+		uint64_t o = st->offs[id];
+		slot_put(slots, cap - 1, head_of(st->pool + (o >> 16), o & 0xFFFF), h, (uint32_t)id,
+			 o & 0xFFFF);
+		filter[(h & (fbits - 1)) >> 6] |= 1ULL << (h & 63);
 	}
 	free(st->slots);
+	free(st->filter);
 	st->slots = slots;
 	st->mask = cap - 1;
+	st->filter = filter;
+	st->filter_mask = fbits - 1;
 	return 0;
 }
 
@@ -93,13 +137,20 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 	if (!st->slots)
 		return -1;
 	uint32_t h32 = (uint32_t)hash;
+	if (!(st->filter[(h32 & st->filter_mask) >> 6] & (1ULL << (h32 & 63))))
+		return -1;
+	uint64_t head = head_of(s, len);
 	size_t i = mix64(h32) & st->mask;
 	for (;;) {
-		uint32_t v = st->slots[i];
-		if (!v)
+		const struct slot *sl = &st->slots[i];
+		if (!sl->id1)
 			return -1;
-		uint32_t id = v - 1;
-		if (st->hashes[id] == h32) {
+		if (sl->hash == h32 && sl->head == head) {
+			uint32_t id = (sl->id1 & ~SLOT_LONG) - 1;
+			/* short strings without NUL bytes are equal when their
+			 * zero-padded heads are; gap strings may hold a NUL */
+			if (len <= 8 && !(sl->id1 & SLOT_LONG) && st->no_nul)
+				return id;
 			uint64_t o = st->offs[id];
 			if ((o & 0xFFFF) == len && memcmp(st->pool + (o >> 16), s, len) == 0)
 				return id;
@@ -116,7 +167,7 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 	int64_t id = strtab_find(st, hash, s, len);
 	if (id >= 0)
 		return id;
-	if ((st->count + 1) * 2 > st->mask + 1 || !st->slots)
+	if (!st->slots || (st->count + 1) * 2 > st->mask + 1)
 		if (strtab_grow_slots(st))
 			return GZ_ENOMEM;
 	if (st->count == st->cap) {
@@ -146,10 +197,8 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 	st->offs[id] = (uint64_t)st->pool_len << 16 | len;
 	st->hashes[id] = (uint32_t)hash;
 	st->pool_len += len;
-	size_t i = mix64((uint32_t)hash) & st->mask;
-	while (st->slots[i])
-		i = (i + 1) & st->mask;
-	st->slots[i] = (uint32_t)id + 1;
+	slot_put(st->slots, st->mask, head_of(s, len), (uint32_t)hash, (uint32_t)id, len);
+	st->filter[((uint32_t)hash & st->filter_mask) >> 6] |= 1ULL << ((uint32_t)hash & 63);
 	return id;
 }
 
@@ -159,12 +208,13 @@ static void strtab_free(struct strtab *st)
 	free(st->offs);
 	free(st->hashes);
 	free(st->slots);
+	free(st->filter);
 }
 
 static size_t strtab_memory(const struct strtab *st)
 {
 	return st->pool_cap + st->cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
-	       (st->slots ? (st->mask + 1) * sizeof(uint32_t) : 0);
+	       (st->slots ? (st->mask + 1) * (sizeof(struct slot) + 1) : 0);
 }
 
 /* ------------------------------------------------------ API implementation */
@@ -175,6 +225,7 @@ struct gz_trie *gz_trie_new(void)
 	if (!t)
 		return NULL;
 	t->node_count = 1; /* the root */
+	t->tokens.no_nul = 1;
 	/* gap 0 is the empty gap (soft characters only) */
 	if (gz_trie_intern_gap(t, "", 0) != 0) {
 		gz_trie_free(t);
@@ -194,6 +245,7 @@ void gz_trie_free(struct gz_trie *t)
 	free(t->pend);
 	free(t->node_first);
 	free(t->payloads);
+	free(t->root_child);
 	free(t);
 }
 
@@ -244,6 +296,8 @@ static int edges_grow(struct gz_trie *t)
 
 uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token)
 {
+	if (node == GZ_TRIE_ROOT && t->root_child)
+		return t->root_child[token];
 	if (!t->edges)
 		return GZ_TRIE_NONE;
 	size_t i = edge_hash(node, gap, token) & t->edge_mask;
@@ -329,6 +383,14 @@ int gz_trie_finish(struct gz_trie *t)
 	for (size_t i = 0; i < t->pend_count; i++)
 		t->payloads[fill[t->pend[i].node]++] = t->pend[i].payload;
 	free(fill);
+	t->root_child = malloc((t->tokens.count ? t->tokens.count : 1) * sizeof(uint32_t));
+	if (!t->root_child)
+		return GZ_ENOMEM;
+	for (size_t k = 0; k < t->tokens.count; k++)
+		t->root_child[k] = GZ_TRIE_NONE;
+	for (size_t i = 0; t->edges && i <= t->edge_mask; i++)
+		if (t->edges[i].child != GZ_TRIE_NONE && t->edges[i].node == GZ_TRIE_ROOT)
+			t->root_child[t->edges[i].token] = t->edges[i].child;
 	free(t->pend);
 	t->pend = NULL;
 	t->pend_cap = 0;
@@ -370,5 +432,5 @@ size_t gz_trie_memory(const struct gz_trie *t)
 	return strtab_memory(&t->tokens) + strtab_memory(&t->gaps) +
 	       (t->edges ? (t->edge_mask + 1) * sizeof(struct edge) : 0) +
 	       t->has_children_cap + ((size_t)t->node_count + 1) * sizeof(uint32_t) +
-	       t->pend_count * sizeof(uint32_t);
+	       t->pend_count * sizeof(uint32_t) + t->tokens.count * sizeof(uint32_t);
 }
