@@ -70,6 +70,7 @@ struct gz_tagger {
 	/* the run in progress */
 	const struct gz_set *set;
 	const struct gz_trie *trie;
+	struct gz_trie_filter filter;
 	const struct gz_name *names;
 	const char *pool;
 	const unsigned char *text;
@@ -82,12 +83,16 @@ struct gz_tagger {
 
 static unsigned char ascii_class[128];
 static char ascii_lower[128];
+/* Folded ASCII word characters; 0 for everything else (separators and
+ * every byte >= 0x80). */
+static char ascii_word[256];
 
 static void ascii_init(void)
 {
 	for (int c = 0; c < 128; c++) {
 		ascii_class[c] = (unsigned char)gz_fold_class((uint32_t)c);
 		ascii_lower[c] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+		ascii_word[c] = ascii_class[c] == GZ_C_WORD ? ascii_lower[c] : 0;
 	}
 }
 
@@ -208,8 +213,16 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 			t->alts[t->nalts++] = e;
 	}
 	g->alt_count = t->nalts - g->alt_first;
-	if (g->alt_count > 1)
-		qsort(t->alts + g->alt_first, g->alt_count, sizeof(*t->alts), cmp_entry);
+	const struct gz_entry **alts = t->alts + g->alt_first;
+	for (size_t a = 1; a < g->alt_count; a++) {
+		const struct gz_entry *e = alts[a];
+		size_t b = a;
+		while (b > 0 && cmp_entry(&alts[b - 1], &e) > 0) {
+			alts[b] = alts[b - 1];
+			b--;
+		}
+		alts[b] = e;
+	}
 	return 0;
 }
 
@@ -275,8 +288,16 @@ static void flush_segment(struct gz_tagger *t)
 			i++;
 			continue;
 		}
-		if (t->ncands > 1)
-			qsort(t->cands, t->ncands, sizeof(*t->cands), cmp_cand_span);
+		/* a handful of candidates at most, usually one: insertion sort */
+		for (size_t a = 1; a < t->ncands; a++) {
+			struct cand c = t->cands[a];
+			size_t b = a;
+			while (b > 0 && cmp_cand_span(&t->cands[b - 1], &c) > 0) {
+				t->cands[b] = t->cands[b - 1];
+				b--;
+			}
+			t->cands[b] = c;
+		}
 		if (t->overlaps == GZ_OVERLAPS_LONGEST) {
 			/* candidates are sorted by start, then longest first: with
 			 * no lead punctuation they all start together; take the
@@ -315,112 +336,176 @@ static void flush_segment(struct gz_tagger *t)
 
 /* ------------------------------------------------------------- scanning */
 
+/* Ends the token text[start..end) whose folded form is fbuf[0..flen):
+ * looks it up and either extends the segment or closes it.  The gap state
+ * describes what lay between the previous token and this one. */
+static inline void end_token(struct gz_tagger *t, const char *fbuf, size_t flen, int overflow,
+			     size_t start, size_t end, const char *gbuf, size_t glen, int gap_break)
+{
+	const struct gz_trie *trie = t->trie;
+	int64_t id = -1;
+	if (!overflow && flen > 0) {
+		uint64_t h = gz_hash_padded(fbuf, flen);
+		if (gz_trie_filter_maybe(t->filter, h))
+			id = gz_trie_find_token(trie, h, fbuf, flen);
+	}
+	if (id < 0) {
+		if (t->ntoks)
+			flush_segment(t);
+		return;
+	}
+	int64_t gap = 0;
+	if (t->ntoks) {
+		if (gap_break || glen > GAP_MAX)
+			gap = -1;
+		else if (glen)
+			gap = gz_trie_find_gap(trie, gbuf, glen);
+		if (gap < 0) {
+			flush_segment(t);
+			gap = 0;
+		}
+	}
+	if (GROW(t, t->toks, t->ntoks, t->captoks, 1)) {
+		t->oom = 1;
+		return;
+	}
+	t->toks[t->ntoks++] = (struct tok){ (uint32_t)id, (uint32_t)gap, start, end };
+}
+
+
+/* SWAR byte classes: for each byte of w, the high bit set when the byte is
+ * an ASCII letter (ascii_letter_mask) or letter or digit (ascii_word_mask).
+ * Bytes with the high bit set (UTF-8 sequences) are never either. */
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+static inline uint64_t between(uint64_t x, unsigned lo, unsigned hi)
+{
+	/* bytes strictly between lo and hi, for x with high bits clear */
+	return (ONES * (127 + hi) - x) & ~x & (x + ONES * (127 - lo)) & HIGH;
+}
+
+static inline uint64_t ascii_letter_mask(uint64_t w)
+{
+	uint64_t x = w & ~HIGH, y = x | (ONES * 0x20);
+	return between(y, 0x60, 0x7B) & ~w;
+}
+
+static inline uint64_t ascii_word_mask(uint64_t w)
+{
+	uint64_t x = w & ~HIGH;
+	return (ascii_letter_mask(w) | between(x, 0x2F, 0x3A)) & ~w & HIGH;
+}
+
 static void scan(struct gz_tagger *t)
 {
 	const unsigned char *s = t->text;
 	size_t len = t->len, i = 0;
 	char fbuf[TOKEN_MAX + GZ_FOLD_MAX], gbuf[GAP_MAX + GZ_FOLD_MAX];
-	size_t flen = 0, glen = 0, tok_start = 0;
-	int in_token = 0, solo = 0, overflow = 0, nl_run = 0, gap_break = 0;
-	const struct gz_trie *trie = t->trie;
+	size_t glen = 0;
+	int nl_run = 0, gap_break = 0;
 
-	for (;;) {
-		int end_token = 0;
+	while (i < len && !t->oom) {
+		/* the gap: everything up to the next word character */
 		uint32_t cp = 0;
 		size_t n = 0;
-		int cl = -1;
-		if (i >= len) {
-			end_token = in_token;
-		} else {
+		int cl = GZ_C_OTHER;
+		while (i < len) {
 			unsigned b = s[i];
 			if (b < 0x80) {
+				if (ascii_word[b])
+					break;
 				cp = b;
 				n = 1;
 				cl = ascii_class[b];
+				if (cl == GZ_C_SPACE) {
+					i++;
+					continue;
+				}
 			} else {
 				n = gz_utf8_decode(s + i, len - i, &cp);
 				cl = gz_fold_class(cp);
+				if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK)
+					break;
 			}
-			if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK)
-				end_token = in_token && cl != GZ_C_MARK && (cl == GZ_C_SOLO || solo);
-			else
-				end_token = in_token;
-		}
-		if (end_token) {
-			int64_t id = -1;
-			if (!overflow && flen > 0)
-				id = gz_trie_find_token(trie, gz_hash_padded(fbuf, flen), fbuf, flen);
-			if (id < 0) {
-				if (t->ntoks)
-					flush_segment(t);
-			} else {
-				int64_t gap = 0;
-				if (t->ntoks) {
-					if (gap_break || glen > GAP_MAX)
-						gap = -1;
-					else if (glen)
-						gap = gz_trie_find_gap(trie, gbuf, glen);
-					if (gap < 0) {
-						flush_segment(t);
-						gap = 0;
-					}
-				}
-				if (GROW(t, t->toks, t->ntoks, t->captoks, 1)) {
-					t->oom = 1;
-					return;
-				}
-				t->toks[t->ntoks++] = (struct tok){ (uint32_t)id, (uint32_t)gap, tok_start, i };
+			if (cl == GZ_C_OTHER) {
+				if (glen <= GAP_MAX)
+					glen += cp < 0x80 ? (gbuf[glen] = (char)cp, 1)
+							  : gz_fold_cp(cp, 1, gbuf + glen);
+				nl_run = 0;
+			} else if (cl == GZ_C_NEWLINE) {
+				if (cp == 0x2029)
+					gap_break = 1;
+				if (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)
+					gap_break = 1;
+			} else if (cl == GZ_C_SOFT) {
+				nl_run = 0;
 			}
-			in_token = 0;
-			glen = 0;
-			nl_run = 0;
-			gap_break = 0;
+			i += n;
 		}
 		if (i >= len)
 			break;
-		if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK) {
-			if (!in_token) {
-				in_token = 1;
-				solo = cl == GZ_C_SOLO;
-				tok_start = i;
-				flen = 0;
-				overflow = 0;
+
+		/* the token */
+		size_t start = i, flen = 0;
+		int overflow = 0;
+		if (s[i] >= 0x80 && cl == GZ_C_SOLO) {
+			/* one character, and the marks that follow it */
+			flen = gz_fold_cp(cp, 1, fbuf);
+			i += n;
+			while (i < len && s[i] >= 0x80) {
+				n = gz_utf8_decode(s + i, len - i, &cp);
+				if (gz_fold_class(cp) != GZ_C_MARK)
+					break;
+				i += n;
 			}
-			if (cp < 0x80) {
-				/* the ASCII fast path: stay in this loop for the word */
-				if (flen < TOKEN_MAX)
-					fbuf[flen++] = ascii_lower[cp];
-				else
-					overflow = 1;
-				i++;
-				while (i < len && s[i] < 0x80 && ascii_class[s[i]] == GZ_C_WORD) {
+		} else {
+			for (;;) {
+				char c;
+				/* eight bytes a step while the text lasts: find the ASCII
+				 * letters and digits among them and lower-case the
+				 * letters, all in one 64-bit word */
+				while (i + 8 <= len && flen + 8 <= TOKEN_MAX) {
+					uint64_t w;
+					memcpy(&w, s + i, 8);
+					uint64_t m = ascii_word_mask(w);
+					uint64_t lower = w | ((ascii_letter_mask(w)) >> 2);
+					memcpy(fbuf + flen, &lower, 8);
+					if (m == 0x8080808080808080ULL) {
+						flen += 8;
+						i += 8;
+						continue;
+					}
+					size_t k = (size_t)__builtin_ctzll(~m & 0x8080808080808080ULL) / 8;
+					flen += k;
+					i += k;
+					break;
+				}
+				while (i < len && (c = ascii_word[s[i]])) {
 					if (flen < TOKEN_MAX)
-						fbuf[flen++] = ascii_lower[s[i]];
+						fbuf[flen++] = c;
 					else
 						overflow = 1;
 					i++;
 				}
-				continue;
+				if (i >= len || s[i] < 0x80)
+					break;
+				n = gz_utf8_decode(s + i, len - i, &cp);
+				cl = gz_fold_class(cp);
+				if (cl != GZ_C_WORD && cl != GZ_C_MARK)
+					break;
+				if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
+					flen += gz_fold_cp(cp, 1, fbuf + flen);
+				else
+					overflow = 1;
+				i += n;
 			}
-			if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
-				flen += gz_fold_cp(cp, 1, fbuf + flen);
-			else
-				overflow = 1;
-		} else if (cl == GZ_C_OTHER) {
-			if (glen <= GAP_MAX)
-				glen += cp < 0x80 ? (gbuf[glen] = (char)cp, 1) : gz_fold_cp(cp, 1, gbuf + glen);
-			nl_run = 0;
-		} else if (cl == GZ_C_NEWLINE) {
-			if (cp == 0x2029)
-				gap_break = 1;
-			if (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)
-				gap_break = 1;
-		} else if (cl == GZ_C_SOFT) {
-			nl_run = 0;
 		}
-		i += n;
+		end_token(t, fbuf, flen, overflow, start, i, gbuf, glen, gap_break);
+		glen = 0;
+		nl_run = 0;
+		gap_break = 0;
 	}
-	if (t->ntoks)
+	if (t->ntoks && !t->oom)
 		flush_segment(t);
 }
 
@@ -447,7 +532,11 @@ static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
 		t->bounds[2 * k] = (struct boundary){ t->spans[k].byte_start, &t->spans[k].start };
 		t->bounds[2 * k + 1] = (struct boundary){ t->spans[k].byte_end, &t->spans[k].end };
 	}
-	qsort(t->bounds, n, sizeof(*t->bounds), cmp_bound);
+	int sorted = 1;
+	for (size_t k = 1; k < n && sorted; k++)
+		sorted = t->bounds[k - 1].byte <= t->bounds[k].byte;
+	if (!sorted) /* overlaps=all: ends are not in order */
+		qsort(t->bounds, n, sizeof(*t->bounds), cmp_bound);
 	size_t pos = 0, units = 0;
 	const unsigned char *s = t->text;
 	for (size_t k = 0; k < n; k++) {
@@ -616,6 +705,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 		return r;
 	t->set = set;
 	t->trie = gz_set_trie(set);
+	t->filter = gz_trie_token_filter(t->trie);
 	t->names = gz_set_names(set);
 	t->pool = gz_set_pool(set);
 	t->text = (const unsigned char *)text;

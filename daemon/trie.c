@@ -264,6 +264,11 @@ int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s
 	return strtab_find(&t->tokens, hash, s, len);
 }
 
+struct gz_trie_filter gz_trie_token_filter(const struct gz_trie *t)
+{
+	return (struct gz_trie_filter){ t->tokens.filter, t->tokens.filter_mask };
+}
+
 int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
 {
 	return strtab_find(&t->gaps, gz_hash_bytes(s, len), s, len);

@@ -89,6 +89,19 @@ int gz_trie_finish(struct gz_trie *t);
 
 /* Lookups (after finish; read-only, thread-safe). */
 int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len);
+/* The vocabulary's filter: a bitmap over hash values in which every
+ * token's bit is set.  The tagger tests it inline, so that the common word
+ * that is in no name costs no call. */
+struct gz_trie_filter {
+	const uint64_t *bits;
+	size_t mask;
+};
+struct gz_trie_filter gz_trie_token_filter(const struct gz_trie *t);
+static inline int gz_trie_filter_maybe(struct gz_trie_filter f, uint64_t hash)
+{
+	uint32_t h = (uint32_t)hash;
+	return f.bits && (f.bits[(h & f.mask) >> 6] >> (h & 63)) & 1;
+}
 int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len);
 uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token);
 /* Payloads attached to node: *count of them starting at the returned pointer. */
