@@ -62,6 +62,8 @@ static enum gz_class classify(uint32_t cp)
 		return GZ_C_NEWLINE;
 	case UTF8PROC_CATEGORY_PD:
 		return GZ_C_SOFT;
+	case UTF8PROC_CATEGORY_CF:
+		return GZ_C_IGNORE;
 	default:
 		return GZ_C_OTHER;
 	}
@@ -93,6 +95,8 @@ static size_t map_base(uint32_t cp, uint32_t *out)
 
 static size_t fold_slow(uint32_t cp, int casefold, char *out)
 {
+	if (utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_CF)
+		return 0; /* invisible: folds to nothing, like a mark */
 	utf8proc_int32_t buf[32];
 	int last_boundclass = 0;
 	utf8proc_option_t opts = UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK;
@@ -144,7 +148,8 @@ static void build_tables(void)
 	for (uint32_t cp = 0; cp < 0x10000; cp++) {
 		enum gz_class c = (cp >= 0xD800 && cp <= 0xDFFF) ? GZ_C_OTHER : classify(cp);
 		bmp_class[cp] = (unsigned char)c;
-		if (c == GZ_C_WORD || c == GZ_C_SOLO || c == GZ_C_MARK || c == GZ_C_OTHER) {
+		if (c == GZ_C_WORD || c == GZ_C_SOLO || c == GZ_C_MARK || c == GZ_C_OTHER ||
+		    c == GZ_C_IGNORE) {
 			if (cp >= 0xD800 && cp <= 0xDFFF)
 				continue;
 			pool_add(0, cp);

@@ -25,6 +25,9 @@ enum gz_class {
 	GZ_C_SPACE = 4,    /* horizontal whitespace: soft in a gap */
 	GZ_C_NEWLINE = 5,  /* a line break: soft, but two make a blank line */
 	GZ_C_SOFT = 6,     /* dash or apostrophe: soft in a gap */
+	GZ_C_IGNORE = 7,   /* format character (soft hyphen, zero-width space,
+			    * joiners, BOM): invisible, so it neither splits a
+			    * token nor counts in a gap */
 };
 
 /* Call once before anything else (thread-safe; later calls do nothing). */

@@ -391,16 +391,19 @@ static json_t *scalar_json(const struct node *n)
 	const char *s = n->value;
 	if (!n->plain)
 		return json_stringn(s, n->len);
-	if (n->len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
+	if (n->len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0)
 		return json_null();
-	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
+	if (strcmp(s, "true") == 0)
 		return json_true();
-	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0)
+	if (strcmp(s, "false") == 0)
 		return json_false();
 	const char *p = s;
 	if (*p == '-' || *p == '+')
 		p++;
+	/* a leading zero (a postcode, an id such as 007) keeps the value a string:
+	 * as a number it would lose the zero */
+	if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+		return json_stringn(s, n->len);
 	int digits = 0, dot = 0, exp = 0, bad = 0;
 	for (const char *q = p; *q; q++) {
 		if (*q >= '0' && *q <= '9') {
@@ -687,6 +690,12 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 		L->oom = 1;
 		return;
 	}
+	g->ids = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->ids));
+	g->id_strings = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->id_strings));
+	if (!g->ids || !g->id_strings) {
+		L->oom = 1;
+		return;
+	}
 	for (size_t i = 0; i < entries->nkids; i++) {
 		struct gz_raw_entry *e = &g->entries[g->count];
 		memset(e, 0, sizeof(*e));
@@ -695,6 +704,18 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
 				e->id);
 			ok = 0;
+		}
+		if (e->id) {
+			struct gz_id_ref *r = &g->ids[g->id_count++];
+			r->line = e->id_line;
+			r->column = e->id_column;
+			if (ok) {
+				r->id = e->id;
+			} else {
+				/* keep the id of an invalid entry for the duplicate check */
+				r->id = g->id_strings[g->id_string_count++] = e->id;
+				e->id = NULL;
+			}
 		}
 		if (ok)
 			g->count++;
@@ -799,6 +820,10 @@ void gz_gazetteer_free(struct gz_gazetteer *g)
 	for (size_t i = 0; i < g->count; i++)
 		free_entry(&g->entries[i]);
 	free(g->entries);
+	for (size_t i = 0; i < g->id_string_count; i++)
+		free(g->id_strings[i]);
+	free(g->id_strings);
+	free(g->ids);
 	free(g->type);
 	free(g->path);
 	free(g);

@@ -32,11 +32,22 @@ struct gz_raw_entry {
 	int name_line, name_column;
 };
 
+/* Every entry's id as written, valid entry or not, so that a duplicate id
+ * is reported even when one of the two entries has another problem. */
+struct gz_id_ref {
+	const char *id;    /* owned by the gazetteer */
+	int line, column;
+};
+
 struct gz_gazetteer {
 	char *path;
 	char *type;
 	struct gz_raw_entry *entries;
 	size_t count;
+	struct gz_id_ref *ids;
+	size_t id_count;
+	char **id_strings; /* ids of invalid entries, kept for ids[] */
+	size_t id_string_count;
 };
 
 /* Limits that keep a hostile file's memory bounded. */

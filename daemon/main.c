@@ -151,7 +151,9 @@ static int build_config(struct gz_config *cfg, const char *config, const char *l
 	unsigned long long n;
 	gz_config_init(cfg);
 	if (config && gz_config_load(cfg, config, &err)) {
-		fprintf(stderr, "%s\n", gz_error_format(&err, buf, sizeof buf));
+		/* FILE:LINE:COL: message, like the gazetteer errors of --check */
+		fprintf(stderr, "%s%s\n", err.file[0] ? "" : "gaztagd: error: ",
+			gz_error_format(&err, buf, sizeof buf));
 		return 1;
 	}
 	if (listen && gz_config_set_listen(cfg, listen, &err)) {

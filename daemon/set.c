@@ -126,6 +126,8 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 		uint32_t cp;
 		i += gz_utf8_decode(s + i, len - i, &cp);
 		enum gz_class cl = gz_fold_class(cp);
+		if (cl == GZ_C_IGNORE || (cl == GZ_C_MARK && !in_token))
+			continue; /* as the text scan does: invisible, or a stray mark */
 		if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK) {
 			/* a mark joins the token it follows, even a solo one */
 			if (in_token && cl != GZ_C_MARK && (cl == GZ_C_SOLO || solo))
@@ -242,7 +244,8 @@ static int list_files(const char *const *paths, size_t npaths, char ***out, size
 				gz_diag_add(diag, paths[p], 0, 0, "no *.yaml or *.yml files in this directory");
 				(*problems)++;
 			}
-			qsort(found, nfound, sizeof(*found), cmp_str);
+			if (nfound > 1)
+				qsort(found, nfound, sizeof(*found), cmp_str);
 		} else {
 			found = malloc(sizeof(*found));
 			if (found && (found[0] = strdup(paths[p])))
@@ -293,6 +296,55 @@ static int cmp_id(const void *a, const void *b)
 {
 	return strcmp(sort_set->entries[*(const uint32_t *)a].id,
 		      sort_set->entries[*(const uint32_t *)b].id);
+}
+
+struct id_use {
+	const char *id, *file;
+	int line, column;
+	size_t order;
+};
+
+static int cmp_id_use(const void *a, const void *b)
+{
+	const struct id_use *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Reports every id used twice, across all files, naming where it was first
+ * defined.  Runs over the ids of all entries, invalid ones included, so one
+ * --check run shows a duplicate even beside another problem. */
+static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *problems)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < s->gazetteer_count; g++)
+		n += s->gazetteers[g]->id_count;
+	if (n < 2)
+		return 0;
+	struct id_use *u = malloc(n * sizeof(*u));
+	if (!u)
+		return GZ_ENOMEM;
+	size_t k = 0;
+	for (size_t g = 0; g < s->gazetteer_count; g++)
+		for (size_t i = 0; i < s->gazetteers[g]->id_count; i++, k++) {
+			const struct gz_id_ref *r = &s->gazetteers[g]->ids[i];
+			u[k] = (struct id_use){ r->id, s->gazetteers[g]->path, r->line, r->column, k };
+		}
+	qsort(u, n, sizeof(*u), cmp_id_use);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(u[i].id, u[first].id) != 0) {
+			first = i;
+			continue;
+		}
+		gz_diag_add(diag, u[i].file, u[i].line, u[i].column,
+			    "duplicate id '%s' (first defined at %s:%d:%d)", u[i].id, u[first].file,
+			    u[first].line, u[first].column);
+		(*problems)++;
+	}
+	free(u);
+	return 0;
 }
 
 /* Adds one surface form of entry e.  keys holds the keys of the entry's
@@ -500,32 +552,11 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 	for (size_t i = 0; i < s->entry_count; i++)
 		s->entries[i].type = s->types[s->entries[i].type_index];
 
-	/* duplicate ids: sort by id and report every entry of a run of equal
-	 * ids but the first loaded, naming where that first one is */
+	/* by_id serves gz_set_find */
 	sort_set = s;
 	qsort(s->by_id, s->entry_count, sizeof(*s->by_id), cmp_id);
-	for (size_t i = 0; i < s->entry_count;) {
-		size_t j = i + 1;
-		while (j < s->entry_count &&
-		       strcmp(s->entries[s->by_id[j]].id, s->entries[s->by_id[i]].id) == 0)
-			j++;
-		if (j - i > 1) {
-			const struct gz_entry *first = &s->entries[s->by_id[i]];
-			for (size_t k = i + 1; k < j; k++)
-				if (s->entries[s->by_id[k]].order < first->order)
-					first = &s->entries[s->by_id[k]];
-			for (size_t k = i; k < j; k++) {
-				const struct gz_entry *d = &s->entries[s->by_id[k]];
-				if (d == first)
-					continue;
-				gz_diag_add(diag, d->file, d->id_line, d->id_column,
-					    "duplicate id '%s' (first defined at %s:%d:%d)", d->id,
-					    first->file, first->id_line, first->id_column);
-				problems++;
-			}
-		}
-		i = j;
-	}
+	if ((r = check_duplicate_ids(s, diag, &problems)))
+		goto done;
 	if (problems)
 		goto done;
 	if ((r = build(s, diag, &problems)))

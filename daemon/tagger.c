@@ -424,7 +424,9 @@ static void scan(struct gz_tagger *t)
 			} else {
 				n = gz_utf8_decode(s + i, len - i, &cp);
 				cl = gz_fold_class(cp);
-				if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK)
+				/* a mark with no letter before it (a variation
+				 * selector after an emoji) belongs to the gap */
+				if (cl == GZ_C_WORD || cl == GZ_C_SOLO)
 					break;
 			}
 			if (cl == GZ_C_OTHER) {
@@ -454,7 +456,8 @@ static void scan(struct gz_tagger *t)
 			i += n;
 			while (i < len && s[i] >= 0x80) {
 				n = gz_utf8_decode(s + i, len - i, &cp);
-				if (gz_fold_class(cp) != GZ_C_MARK)
+				cl = gz_fold_class(cp);
+				if (cl != GZ_C_MARK && cl != GZ_C_IGNORE)
 					break;
 				i += n;
 			}
@@ -491,6 +494,10 @@ static void scan(struct gz_tagger *t)
 					break;
 				n = gz_utf8_decode(s + i, len - i, &cp);
 				cl = gz_fold_class(cp);
+				if (cl == GZ_C_IGNORE) {
+					i += n;
+					continue;
+				}
 				if (cl != GZ_C_WORD && cl != GZ_C_MARK)
 					break;
 				if (flen + GZ_FOLD_MAX <= TOKEN_MAX)

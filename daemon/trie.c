@@ -89,7 +89,8 @@ static inline uint64_t edge_hash(uint32_t node, uint32_t gap, uint32_t token)
 static inline uint64_t head_of(const char *s, size_t len)
 {
 	uint64_t w = 0;
-	memcpy(&w, s, len < 8 ? len : 8);
+	if (len)
+		memcpy(&w, s, len < 8 ? len : 8);
 	return w;
 }
 
@@ -152,7 +153,7 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 			if (len <= 8 && !(sl->id1 & SLOT_LONG) && st->no_nul)
 				return id;
 			uint64_t o = st->offs[id];
-			if ((o & 0xFFFF) == len && memcmp(st->pool + (o >> 16), s, len) == 0)
+			if ((o & 0xFFFF) == len && (len == 0 || memcmp(st->pool + (o >> 16), s, len) == 0))
 				return id;
 		}
 		i = (i + 1) & st->mask;
@@ -192,7 +193,8 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 		st->pool = pool;
 		st->pool_cap = cap;
 	}
-	memcpy(st->pool + st->pool_len, s, len);
+	if (len)
+		memcpy(st->pool + st->pool_len, s, len);
 	id = (int64_t)st->count++;
 	st->offs[id] = (uint64_t)st->pool_len << 16 | len;
 	st->hashes[id] = (uint32_t)hash;

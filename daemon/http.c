@@ -1,0 +1,1017 @@
+/*
+ * The HTTP routes of SPEC §4 on libmicrohttpd.
+ *
+ * libmicrohttpd runs a pool of worker threads, each with its own epoll loop;
+ * a stalled client costs a socket and a few KB, never a thread.  Each worker
+ * tags with its own gz_tagger (thread-local, created on first use, freed by
+ * a pthread key destructor when the worker exits), so the scratch buffers
+ * are reused across requests and never shared.
+ *
+ * The access handler is called once when the headers are in, then once per
+ * chunk of body, then once more at the end.  Everything that can be decided
+ * from the headers (route, method, content type, query parameters, a
+ * Content-Length over the limit) is answered at the first call: libmicrohttpd
+ * then sends the answer without reading the body and closes the connection,
+ * which is how a 64 MiB body gets its 413 before a byte of it is read.
+ * A body without Content-Length (chunked) that grows over the limit cannot be
+ * answered mid-upload (libmicrohttpd 0.9.75 refuses a response queued then),
+ * so the rest of it is read and dropped, never buffered, and the 413 goes
+ * out at its end (up to GZ_DRAIN_MAX; past that the connection is cut).
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "set.h"
+#include "tagger.h"
+
+/* ------------------------------------------------------------------ */
+/* types                                                               */
+/* ------------------------------------------------------------------ */
+
+struct gz_http {
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	struct gz_reloader *reloader;
+	size_t max_body;
+	char *reload_token;
+	atomic_long in_flight;
+	unsigned port;
+	char address[300];
+};
+
+enum route { R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD };
+enum body_kind { BODY_RAW, BODY_JSON, BODY_NDJSON };
+
+struct request {
+	struct gz_http *http;
+	enum route route;
+	enum body_kind kind;
+	char *body;
+	size_t len, cap;
+	unsigned long long dropped; /* bytes read past the limit and dropped */
+	int responded;
+	unsigned status;
+	size_t response_len;
+	struct gz_tag_options opts;
+	char *types;                /* the types query parameter, owned */
+	char *entity;               /* GET /entities/{id}: the id, URL-decoded */
+	struct timespec t0;
+	char line[160];             /* "POST /tag" for the access log */
+};
+
+/* Requests with a body or an answer at least this big trim the heap when
+ * they end. */
+#define GZ_TRIM_AFTER ((size_t)1 << 20)
+
+static const char JSON_TYPE[] = "application/json; charset=utf-8";
+static const char NDJSON_TYPE[] = "application/x-ndjson; charset=utf-8";
+
+/* ------------------------------------------------------------------ */
+/* the per-thread tagger                                               */
+/* ------------------------------------------------------------------ */
+
+static pthread_key_t tagger_key;
+static pthread_once_t tagger_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct gz_tagger *thread_tagger_ptr;
+
+static void tagger_destroy(void *p)
+{
+	gz_tagger_free(p);
+}
+
+static void tagger_key_init(void)
+{
+	pthread_key_create(&tagger_key, tagger_destroy);
+}
+
+static struct gz_tagger *thread_tagger(void)
+{
+	if (!thread_tagger_ptr) {
+		pthread_once(&tagger_once, tagger_key_init);
+		thread_tagger_ptr = gz_tagger_new();
+		if (thread_tagger_ptr)
+			pthread_setspecific(tagger_key, thread_tagger_ptr);
+	}
+	return thread_tagger_ptr;
+}
+
+/* ------------------------------------------------------------------ */
+/* responses                                                           */
+/* ------------------------------------------------------------------ */
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, struct request *rq,
+				   unsigned status, char *buf, size_t len,
+				   const char *type, const char *allow)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	rq->responded = 1;
+	rq->status = status;
+	rq->response_len = len;
+	return ret;
+}
+
+/* Sends j (stolen) as compact JSON with a final newline, for curl users. */
+static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq,
+				 unsigned status, json_t *j, const char *allow)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!s)
+		return MHD_NO;
+	size_t n = strlen(s);
+	char *t = realloc(s, n + 2);
+	if (!t) {
+		free(s);
+		return MHD_NO;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	return send_buffer(c, rq, status, t, n + 1, JSON_TYPE, allow);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct request *rq,
+				  unsigned status, const char *code,
+				  const char *message)
+{
+	return send_json(c, rq, status, gz_json_error(code, "%s", message), NULL);
+}
+
+static unsigned error_status(int code)
+{
+	switch (code) {
+	case GZ_EUTF8:
+	case GZ_EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	case GZ_ETOOBIG:
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static enum MHD_Result send_gz_error(struct MHD_Connection *c,
+				     struct request *rq,
+				     const struct gz_error *err)
+{
+	return send_json(c, rq, error_status(err->code), gz_json_from_error(err), NULL);
+}
+
+static enum MHD_Result send_not_ready(struct MHD_Connection *c, struct request *rq)
+{
+	return send_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
+			  "no gazetteer set is loaded yet");
+}
+
+static enum MHD_Result send_too_large(struct MHD_Connection *c, struct request *rq)
+{
+	json_t *j = gz_json_error("payload_too_large",
+				  "the request body is over the limit of %zu bytes "
+				  "(max_body_bytes)", rq->http->max_body);
+	json_object_set_new(json_object_get(j, "error"), "limit",
+			    json_integer((json_int_t)rq->http->max_body));
+	return send_json(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, j, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* request headers: content type, query parameters                    */
+/* ------------------------------------------------------------------ */
+
+/* Sets rq->kind from Content-Type, or returns 0 for an unsupported one.
+ * Raw text is accepted under every name curl and browsers give it: none,
+ * text/plain (any text/...), application/octet-stream, and the form type
+ * that `curl -d` sends by default (the body is still taken verbatim). */
+static int body_kind(const char *ct, enum body_kind *kind)
+{
+	*kind = BODY_RAW;
+	if (!ct)
+		return 1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	size_t n = strcspn(ct, "; \t");
+	if (n == 0) /* an empty Content-Type header */
+		return 1;
+	/* A declared charset other than UTF-8 would be decoded wrongly. */
+	const char *cs = strcasestr(ct + n, "charset=");
+	if (cs) {
+		cs += 8;
+		if (*cs == '"')
+			cs++;
+		if (strncasecmp(cs, "utf-8", 5) && strncasecmp(cs, "utf8", 4) &&
+		    strncasecmp(cs, "us-ascii", 8))
+			return 0;
+	}
+#define IS(s) (n == sizeof(s) - 1 && !strncasecmp(ct, s, n))
+	if (IS("application/json"))
+		*kind = BODY_JSON;
+	else if (IS("application/x-ndjson") || IS("application/ndjson") ||
+		 IS("application/jsonl") || IS("application/x-jsonlines"))
+		*kind = BODY_NDJSON;
+	else if (!(IS("application/octet-stream") ||
+		   IS("application/x-www-form-urlencoded") ||
+		   (n > 5 && !strncasecmp(ct, "text/", 5))))
+		return 0;
+#undef IS
+	return 1;
+}
+
+struct query_check {
+	struct request *rq;
+	char message[300];
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	(void)kind;
+	struct query_check *q = cls;
+	struct request *rq = q->rq;
+	struct gz_error e = {0};
+	if (!value)
+		value = "";
+	if (!strcmp(key, "types")) {
+		free(rq->types);
+		rq->types = strdup(value);
+		rq->opts.types = rq->types;
+	} else if (!strcmp(key, "overlaps")) {
+		if (gz_overlaps_parse(value, &rq->opts.overlaps, &e))
+			goto bad;
+	} else if (!strcmp(key, "offsets")) {
+		if (gz_offsets_parse(value, &rq->opts.offsets, &e))
+			goto bad;
+	} else {
+		snprintf(q->message, sizeof(q->message),
+			 "unknown query parameter '%.100s' (expected types, overlaps or offsets)",
+			 key);
+		return MHD_NO;
+	}
+	return MHD_YES;
+bad:
+	snprintf(q->message, sizeof(q->message), "%.250s", e.message);
+	return MHD_NO;
+}
+
+/* ------------------------------------------------------------------ */
+/* POST /tag                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Reads the option fields of a JSON request object (or NDJSON line) over
+ * opts; *types_buf owns a joined "a,b" types list.  Unknown keys are
+ * refused, as a typo silently ignored would tag with the wrong options. */
+static int json_options(json_t *obj, struct gz_tag_options *opts,
+			char **types_buf, int allow_id, struct gz_error *err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		if (!strcmp(key, "text") || (allow_id && !strcmp(key, "id")))
+			continue;
+		if (!strcmp(key, "overlaps") || !strcmp(key, "offsets")) {
+			if (!json_is_string(v))
+				return gz_error_set(err, GZ_EINVAL, "'%s' must be a string", key);
+			int rc = key[1] == 'v'
+				? gz_overlaps_parse(json_string_value(v), &opts->overlaps, err)
+				: gz_offsets_parse(json_string_value(v), &opts->offsets, err);
+			if (rc)
+				return rc;
+		} else if (!strcmp(key, "types")) {
+			free(*types_buf);
+			*types_buf = NULL;
+			opts->types = NULL;
+			if (json_is_null(v))
+				continue;
+			if (json_is_string(v)) {
+				*types_buf = strdup(json_string_value(v));
+			} else if (json_is_array(v)) {
+				size_t i, n = 1;
+				json_t *t;
+				json_array_foreach(v, i, t) {
+					if (!json_is_string(t))
+						return gz_error_set(err, GZ_EINVAL,
+								    "'types' must be a list of strings");
+					n += json_string_length(t) + 1;
+				}
+				if (!(*types_buf = calloc(1, n)))
+					return gz_error_set(err, GZ_ENOMEM, "out of memory");
+				json_array_foreach(v, i, t) {
+					if (i)
+						strcat(*types_buf, ",");
+					strcat(*types_buf, json_string_value(t));
+				}
+			} else {
+				return gz_error_set(err, GZ_EINVAL,
+						    "'types' must be a list of strings");
+			}
+			if (!*types_buf)
+				return gz_error_set(err, GZ_ENOMEM, "out of memory");
+			opts->types = *types_buf;
+		} else {
+			return gz_error_set(err, GZ_EINVAL,
+					    "unknown field '%.100s' (expected %stext, types, "
+					    "overlaps or offsets)", key, allow_id ? "id, " : "");
+		}
+	}
+	return 0;
+}
+
+/* Parses one JSON request object: its text and options.  Returns 0, or
+ * -1 with *error set to the JSON error to answer. */
+static int parse_json_request(const char *buf, size_t len, int allow_id,
+			      json_t **root, const char **text, size_t *text_len,
+			      struct gz_tag_options *opts, char **types_buf,
+			      json_t **error)
+{
+	json_error_t jerr;
+	struct gz_error e = {0};
+	*root = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
+	if (!*root) {
+		*error = gz_json_error("bad_json", "invalid JSON at line %d, column %d: %s",
+				       jerr.line, jerr.column, jerr.text);
+		return -1;
+	}
+	if (!json_is_object(*root)) {
+		*error = gz_json_error("bad_json", "expected a JSON object with a \"text\" field");
+		return -1;
+	}
+	json_t *t = json_object_get(*root, "text");
+	if (!json_is_string(t)) {
+		*error = gz_json_error("bad_parameter", t ? "\"text\" must be a string"
+						     : "missing \"text\" field");
+		return -1;
+	}
+	if (json_options(*root, opts, types_buf, allow_id, &e)) {
+		*error = gz_json_from_error(&e);
+		return -1;
+	}
+	*text = json_string_value(t);
+	*text_len = json_string_length(t);
+	return 0;
+}
+
+static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
+				  struct gz_tagger *t, const struct gz_set *set)
+{
+	struct gz_tag_options opts = rq->opts;
+	struct gz_error e = {0};
+	const char *text = rq->body ? rq->body : "";
+	size_t len = rq->len;
+	json_t *root = NULL, *error = NULL;
+	char *types_buf = NULL;
+	enum MHD_Result ret;
+
+	if (rq->kind == BODY_JSON &&
+	    parse_json_request(rq->body ? rq->body : "", rq->len, 0, &root, &text,
+			       &len, &opts, &types_buf, &error)) {
+		ret = send_json(c, rq, MHD_HTTP_BAD_REQUEST, error, NULL);
+	} else if (gz_tagger_run(t, set, text, len, &opts, &e)) {
+		ret = send_gz_error(c, rq, &e);
+	} else {
+		ret = send_json(c, rq, MHD_HTTP_OK, gz_json_tag_response(t, text, &opts), NULL);
+	}
+	json_decref(root);
+	free(types_buf);
+	return ret;
+}
+
+struct outbuf {
+	char *data;
+	size_t len, cap;
+	int failed;
+};
+
+static void out_append(struct outbuf *o, const char *s, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		char *d = realloc(o->data, cap);
+		if (!d) {
+			o->failed = 1;
+			return;
+		}
+		o->data = d;
+		o->cap = cap;
+	}
+	memcpy(o->data + o->len, s, n);
+	o->len += n;
+}
+
+/* One NDJSON line -> one answer line: {"id":..,"entities":[..]} or
+ * {"id":..,"error":{..}}.  A bad line never fails the others. */
+static void tag_line(struct outbuf *o, struct request *rq, struct gz_tagger *t,
+		     const struct gz_set *set, const char *line, size_t n)
+{
+	struct gz_tag_options opts = rq->opts;
+	struct gz_error e = {0};
+	json_t *root = NULL, *error = NULL, *answer = json_object();
+	const char *text;
+	size_t len;
+	char *types_buf = NULL;
+
+	int rc = parse_json_request(line, n, 1, &root, &text, &len, &opts,
+				    &types_buf, &error);
+	json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
+	json_object_set(answer, "id", id ? id : json_null());
+	if (!rc) {
+		if (gz_tagger_run(t, set, text, len, &opts, &e))
+			error = gz_json_from_error(&e);
+		else
+			json_object_set_new(answer, "entities", gz_json_spans(t, text));
+	}
+	if (error) {
+		json_object_set(answer, "error", json_object_get(error, "error"));
+		json_decref(error);
+	}
+	char *s = json_dumps(answer, JSON_COMPACT);
+	if (s) {
+		out_append(o, s, strlen(s));
+		out_append(o, "\n", 1);
+		free(s);
+	} else {
+		o->failed = 1;
+	}
+	json_decref(answer);
+	json_decref(root);
+	free(types_buf);
+}
+
+static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
+				  struct gz_tagger *t, const struct gz_set *set)
+{
+	struct outbuf o = {0};
+	const char *p = rq->body ? rq->body : "", *end = p + rq->len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *stop = nl ? nl : end;
+		size_t n = (size_t)(stop - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		size_t blank = strspn(p, " \t\r"); /* whitespace-only lines are skipped */
+		if (blank < n)
+			tag_line(&o, rq, t, set, p, n);
+		p = stop + 1;
+	}
+	out_append(&o, "", 0);
+	if (o.failed) {
+		free(o.data);
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	}
+	if (!o.data) /* no line at all: an empty answer */
+		o.data = calloc(1, 1);
+	return send_buffer(c, rq, MHD_HTTP_OK, o.data, o.len, NDJSON_TYPE, NULL);
+}
+
+static enum MHD_Result route_tag(struct MHD_Connection *c, struct request *rq)
+{
+	struct gz_tagger *t = thread_tagger();
+	if (!t)
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+	if (!set)
+		return send_not_ready(c, rq);
+	enum MHD_Result ret = rq->kind == BODY_NDJSON ? tag_ndjson(c, rq, t, set)
+						      : tag_single(c, rq, t, set);
+	gz_set_unref(set);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* GET routes and POST /reload                                         */
+/* ------------------------------------------------------------------ */
+
+static json_t *iso_time(struct timespec ts)
+{
+	struct tm tm;
+	char buf[40];
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static void add_set_counts(json_t *j, const struct gz_set *set)
+{
+	json_object_set_new(j, "entries", json_integer((json_int_t)gz_set_entry_count(set)));
+	json_object_set_new(j, "names", json_integer((json_int_t)gz_set_name_count(set)));
+	json_object_set_new(j, "files", json_integer((json_int_t)gz_set_file_count(set)));
+}
+
+static enum MHD_Result route_health(struct MHD_Connection *c, struct request *rq)
+{
+	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+	struct gz_reload_status st;
+	gz_reloader_status(rq->http->reloader, &st);
+	json_t *j;
+	unsigned status = MHD_HTTP_OK;
+	if (set) {
+		j = json_object();
+		json_object_set_new(j, "status", json_string("ok"));
+		add_set_counts(j, set);
+		json_object_set_new(j, "loaded_at", iso_time(gz_set_loaded_at(set)));
+		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
+		gz_set_unref(set);
+	} else {
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		j = gz_json_error("not_ready", "no gazetteer set is loaded yet");
+		json_object_set_new(j, "status", json_string("loading"));
+	}
+	if (st.last_failed) {
+		json_t *f = json_object();
+		json_object_set_new(f, "message", json_string(st.last_error));
+		json_object_set_new(f, "at", iso_time(st.last_error_at));
+		json_object_set_new(j, "last_reload_error", f);
+	}
+	return send_json(c, rq, status, j, NULL);
+}
+
+static enum MHD_Result route_gazetteers(struct MHD_Connection *c, struct request *rq)
+{
+	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+	if (!set)
+		return send_not_ready(c, rq);
+	json_t *list = json_array();
+	for (size_t i = 0; i < gz_set_file_count(set); i++) {
+		const struct gz_file_info *f = gz_set_file(set, i);
+		json_array_append_new(list, json_pack("{s:s, s:s?, s:I, s:I}",
+			"path", f->path, "type", f->type,
+			"entries", (json_int_t)f->entries, "names", (json_int_t)f->names));
+	}
+	gz_set_unref(set);
+	return send_json(c, rq, MHD_HTTP_OK, json_pack("{s:o}", "gazetteers", list), NULL);
+}
+
+static enum MHD_Result route_entity(struct MHD_Connection *c, struct request *rq,
+				    const char *id)
+{
+	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+	if (!set)
+		return send_not_ready(c, rq);
+	const struct gz_entry *e = gz_set_find(set, id);
+	enum MHD_Result ret;
+	if (e) {
+		ret = send_json(c, rq, MHD_HTTP_OK, gz_json_entry(e), NULL);
+	} else {
+		json_t *j = gz_json_error("not_found", "no entity with id '%.200s'", id);
+		json_object_set_new(json_object_get(j, "error"), "id", json_string(id));
+		ret = send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
+	}
+	gz_set_unref(set);
+	return ret;
+}
+
+static int token_ok(struct MHD_Connection *c, const char *token)
+{
+	if (!token)
+		return 1;
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!auth || strncasecmp(auth, "Bearer ", 7))
+		return 0;
+	auth += 7;
+	size_t n = strlen(token), m = strlen(auth);
+	unsigned char diff = n != m;
+	for (size_t i = 0; i < n && i < m; i++) /* no early exit: no timing hint */
+		diff |= (unsigned char)(token[i] ^ auth[i]);
+	return !diff;
+}
+
+static enum MHD_Result route_reload(struct MHD_Connection *c, struct request *rq)
+{
+	if (!token_ok(c, rq->http->reload_token))
+		return send_error(c, rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+				  "POST /reload needs 'Authorization: Bearer <reload_token>'");
+	struct gz_diag diag;
+	struct gz_error e = {0};
+	struct timespec t0, t1;
+	gz_diag_init(&diag);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = gz_reloader_reload(rq->http->reloader, &diag, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	json_t *j;
+	unsigned status = MHD_HTTP_OK;
+	if (rc) {
+		char buf[1200];
+		gz_log(GZ_LOG_ERROR, "reload failed, keeping the old gazetteers: %s",
+		       gz_error_format(&e, buf, sizeof(buf)));
+		status = MHD_HTTP_UNPROCESSABLE_CONTENT;
+		j = gz_json_error("reload_failed", "%s", buf);
+		json_t *errors = json_array();
+		for (size_t i = 0; i < diag.count; i++)
+			json_array_append_new(errors, json_string(diag.lines[i]));
+		json_object_set_new(json_object_get(j, "error"), "errors", errors);
+	} else {
+		struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+		struct gz_reload_status st;
+		gz_reloader_status(rq->http->reloader, &st);
+		j = json_object();
+		json_object_set_new(j, "status", json_string("ok"));
+		if (set) {
+			add_set_counts(j, set);
+			gz_set_unref(set);
+		}
+		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
+		json_object_set_new(j, "seconds", json_real(secs));
+		gz_log(GZ_LOG_INFO, "reloaded by POST /reload in %.3f s (generation %llu)",
+		       secs, (unsigned long long)st.generation);
+	}
+	gz_diag_clear(&diag);
+	return send_json(c, rq, status, j, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* the access handler                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Routes url; 0 with *allow set to the methods of the route when the method
+ * does not fit; -1 for an unknown path. */
+static int route_of(const char *url, const char *method, enum route *route,
+		    const char **allow)
+{
+	static const char GET[] = "GET, HEAD", POST[] = "POST";
+	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	int post = !strcmp(method, "POST");
+	if (!strcmp(url, "/tag")) {
+		*route = R_TAG, *allow = POST;
+		return post;
+	}
+	if (!strcmp(url, "/reload")) {
+		*route = R_RELOAD, *allow = POST;
+		return post;
+	}
+	if (!strcmp(url, "/health"))
+		*route = R_HEALTH;
+	else if (!strcmp(url, "/gazetteers"))
+		*route = R_GAZETTEERS;
+	else if (!strncmp(url, "/entities/", 10) && url[10])
+		*route = R_ENTITY;
+	else
+		return -1;
+	*allow = GET;
+	return get;
+}
+
+/* The first call: decide everything the headers allow.  Returns 1 when a
+ * response was queued (in *ret), 0 to go on reading the body. */
+static int first_call(struct MHD_Connection *c, struct request *rq,
+		      const char *url, const char *method, enum MHD_Result *ret)
+{
+	const char *allow;
+	int r = route_of(url, method, &rq->route, &allow);
+	if (r < 0) {
+		json_t *j = gz_json_error("not_found", "no such endpoint: %s %.200s "
+					  "(see GET /health, POST /tag)", method, url);
+		*ret = send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
+		return 1;
+	}
+	if (r == 0) {
+		json_t *j = gz_json_error("method_not_allowed", "%s is not allowed on %.200s; use %s",
+					  method, url, allow);
+		*ret = send_json(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, j, allow);
+		return 1;
+	}
+	/* The GET routes answer at the last call, not here: an answer queued
+	 * at the first call makes libmicrohttpd close the connection, which
+	 * is right for a refused body but would end keep-alive. */
+	if (rq->route == R_ENTITY && !(rq->entity = strdup(url + 10)))
+		return *ret = MHD_NO, 1;
+	if (rq->route != R_TAG && rq->route != R_RELOAD)
+		return 0;
+
+	/* POST /tag and POST /reload read a body. */
+	const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_ENCODING);
+	if (rq->route == R_TAG && ce && strcasecmp(ce, "identity")) {
+		json_t *j = gz_json_error("unsupported_media_type",
+					  "Content-Encoding '%.100s' is not supported; "
+					  "send the text uncompressed", ce);
+		*ret = send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
+		return 1;
+	}
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (rq->route == R_TAG && !body_kind(ct, &rq->kind)) {
+		json_t *j = gz_json_error("unsupported_media_type",
+					  "unsupported Content-Type '%.100s' (expected text/plain, "
+					  "application/json or application/x-ndjson, in UTF-8)", ct);
+		*ret = send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
+		return 1;
+	}
+	if (rq->route == R_TAG) {
+		struct query_check q = { rq, "" };
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+		if (q.message[0]) {
+			*ret = send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
+			return 1;
+		}
+	}
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		/* libmicrohttpd has already refused one that does not fit 64 bits. */
+		unsigned long long n = strtoull(cl, NULL, 10);
+		if (n > rq->http->max_body) {
+			*ret = send_too_large(c, rq);
+			return 1;
+		}
+		rq->cap = n < 65536 ? (size_t)n : 65536;
+		if (rq->cap && !(rq->body = malloc(rq->cap + 1)))
+			return *ret = MHD_NO, 1;
+	}
+	return 0;
+}
+
+/* How much of a chunked body over the limit is read (and dropped) to be
+ * able to answer 413; a client that sends more is cut off without one. */
+#define GZ_DRAIN_MAX (64ull << 20)
+
+/* Keeps the body, or drops it once it is over the limit. */
+static int append_body(struct request *rq, const char *data, size_t n)
+{
+	if (rq->dropped || rq->len + n > rq->http->max_body) {
+		rq->dropped += n;
+		if (rq->dropped > GZ_DRAIN_MAX)
+			return -1;
+		free(rq->body);
+		rq->body = NULL;
+		rq->len = rq->cap = 0;
+		return 0;
+	}
+	if (rq->route != R_TAG)
+		return 0; /* only POST /tag has a body worth keeping */
+	if (rq->len + n > rq->cap) {
+		size_t cap = rq->cap ? rq->cap : 65536;
+		while (cap < rq->len + n)
+			cap *= 2;
+		if (cap > rq->http->max_body)
+			cap = rq->http->max_body;
+		char *b = realloc(rq->body, cap + 1);
+		if (!b)
+			return -1;
+		rq->body = b;
+		rq->cap = cap;
+	}
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
+				      const char *url, const char *method,
+				      const char *version, const char *upload_data,
+				      size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct gz_http *h = cls;
+	struct request *rq = *con_cls;
+	if (!rq) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		*con_cls = rq;
+		rq->http = h;
+		atomic_fetch_add(&h->in_flight, 1);
+		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+		snprintf(rq->line, sizeof(rq->line), "%s %s", method, url);
+		gz_tag_options_init(&rq->opts);
+		enum MHD_Result ret;
+		if (first_call(c, rq, url, method, &ret))
+			return ret;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (rq->responded)
+			return MHD_YES;
+		return append_body(rq, upload_data, n) ? MHD_NO : MHD_YES;
+	}
+	if (rq->responded)
+		return MHD_YES;
+	if (rq->dropped)
+		return send_too_large(c, rq);
+	switch (rq->route) {
+	case R_TAG: return route_tag(c, rq);
+	case R_HEALTH: return route_health(c, rq);
+	case R_GAZETTEERS: return route_gazetteers(c, rq);
+	case R_ENTITY: return route_entity(c, rq, rq->entity);
+	case R_RELOAD: return route_reload(c, rq);
+	}
+	return MHD_NO;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	struct gz_http *h = cls;
+	struct request *rq = *con_cls;
+	if (!rq)
+		return;
+	if (gz_log_enabled(GZ_LOG_DEBUG)) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
+			    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
+		gz_log(GZ_LOG_DEBUG, "%s %u %zu bytes in, %.3f ms%s", rq->line, rq->status,
+		       rq->len + (size_t)rq->dropped, ms,
+		       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+	}
+	int big = rq->len >= GZ_TRIM_AFTER || rq->response_len >= GZ_TRIM_AFTER;
+	free(rq->body);
+	free(rq->types);
+	free(rq->entity);
+	free(rq);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->in_flight, 1);
+	/* A big text leaves hundreds of MB of freed JSON nodes in this
+	 * thread's malloc arena, which glibc keeps; give them back, or one
+	 * 16 MiB request would pin its peak memory for the life of the
+	 * daemon.  Rare enough that the cost does not matter. */
+	if (big)
+		malloc_trim(0);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	/* libmicrohttpd's own messages are about single misbehaving clients
+	 * (a bad header, a timeout): debug, not warnings an operator acts on. */
+	if (!gz_log_enabled(GZ_LOG_DEBUG))
+		return;
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	gz_log(GZ_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* start and stop                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Binds the listening socket ourselves, for errors that name the address
+ * and the reason, and to learn the port the kernel chose for :0. */
+static int bind_listen(struct gz_http *h, const char *address, int *ipv6,
+		       struct gz_error *err)
+{
+	char host[256], portstr[8];
+	unsigned port;
+	int rc = gz_listen_parse(address, host, sizeof(host), &port, err);
+	if (rc)
+		return rc;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
+	int gai = getaddrinfo(host, portstr, &hints, &ai);
+	if (gai)
+		return gz_error_set(err, GZ_EIO, "cannot listen on %s: %s", address,
+				    gai_strerror(gai));
+	int fd = -1, saved = 0;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, a->ai_addr, a->ai_addrlen) && !listen(fd, SOMAXCONN)) {
+			*ipv6 = a->ai_family == AF_INET6;
+			break;
+		}
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return gz_error_set(err, GZ_EIO, "cannot listen on %s: %s", address,
+				    strerror(saved));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "?";
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+		h->port = ntohs(s6->sin6_port);
+		snprintf(h->address, sizeof(h->address), "[%s]:%u", addr, h->port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+		h->port = ntohs(s4->sin_port);
+		snprintf(h->address, sizeof(h->address), "%s:%u", addr, h->port);
+	}
+	h->listen_fd = fd;
+	return 0;
+}
+
+int gz_http_start(const struct gz_config *cfg, struct gz_reloader *reloader,
+		  struct gz_http **out, struct gz_error *err)
+{
+	struct gz_http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	h->listen_fd = -1;
+	h->reloader = reloader;
+	h->max_body = cfg->max_body_bytes;
+	if (cfg->reload_token && !(h->reload_token = strdup(cfg->reload_token))) {
+		free(h);
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	}
+	int ipv6 = 0;
+	int rc = bind_listen(h, cfg->listen, &ipv6, err);
+	if (rc) {
+		free(h->reload_token);
+		free(h);
+		return rc;
+	}
+	unsigned threads = gz_config_threads(cfg);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, to catch all */
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
+		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
+		MHD_OPTION_END);
+	if (!h->mhd) {
+		close(h->listen_fd);
+		free(h->reload_token);
+		free(h);
+		return gz_error_set(err, GZ_EIO, "cannot start the HTTP server on %s "
+				    "(libmicrohttpd refused the options)", cfg->listen);
+	}
+	*out = h;
+	return 0;
+}
+
+const char *gz_http_address(const struct gz_http *h)
+{
+	return h->address;
+}
+
+unsigned gz_http_port(const struct gz_http *h)
+{
+	return h->port;
+}
+
+void gz_http_stop(struct gz_http *h, unsigned grace_seconds)
+{
+	if (!h)
+		return;
+	MHD_quiesce_daemon(h->mhd);
+	/* Refuse new connections now rather than leave them in the backlog
+	 * until exit; the descriptor itself stays open until the workers
+	 * are gone, as libmicrohttpd requires. */
+	shutdown(h->listen_fd, SHUT_RDWR);
+	/* The workers keep serving the connections they have; wait for the
+	 * requests among them to end, polling: shutdown is rare. */
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	for (unsigned long i = 0; i < (unsigned long)grace_seconds * 100; i++) {
+		if (atomic_load(&h->in_flight) == 0)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	long left = atomic_load(&h->in_flight);
+	if (left)
+		gz_log(GZ_LOG_WARN, "stopping with %ld request(s) still in flight", left);
+	MHD_stop_daemon(h->mhd);
+	close(h->listen_fd);
+	free(h->reload_token);
+	free(h);
+}

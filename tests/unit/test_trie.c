@@ -1,0 +1,257 @@
+/*
+ * Unit tests for trie.c: interning of tokens and gaps, paths of (gap,
+ * token) steps, payloads grouped per node in insertion order, and growth of
+ * the tables well past their initial sizes.
+ */
+#include "unit_helpers.h"
+
+#include "trie.h"
+
+static int64_t tok(struct gz_trie *t, const char *s)
+{
+	return gz_trie_intern_token(t, s, strlen(s));
+}
+
+static int64_t find(const struct gz_trie *t, const char *s)
+{
+	return gz_trie_find_token(t, gz_hash_bytes(s, strlen(s)), s, strlen(s));
+}
+
+/* Inserts a path of tokens with every gap 0 except where gaps says. */
+static void insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps, size_t n,
+		   uint32_t payload)
+{
+	assert_int_equal(gz_trie_insert(t, tokens, gaps, n, payload), 0);
+}
+
+static uint32_t walk(const struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps, size_t n)
+{
+	uint32_t node = GZ_TRIE_ROOT;
+	for (size_t i = 0; i < n && node != GZ_TRIE_NONE; i++)
+		node = gz_trie_step(t, node, i ? gaps[i] : 0, tokens[i]);
+	return node;
+}
+
+static void test_new_trie_has_root_and_empty_gap(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	assert_non_null(t);
+	assert_int_equal(gz_trie_node_count(t), 1);
+	assert_int_equal(gz_trie_token_count(t), 0);
+	assert_int_equal(gz_trie_find_gap(t, "", 0), 0);
+	assert_int_equal(gz_trie_find_gap(t, ".", 1), -1);
+	assert_int_equal(find(t, "kyiv"), -1);
+	assert_int_equal(gz_trie_step(t, GZ_TRIE_ROOT, 0, 0), GZ_TRIE_NONE);
+	gz_trie_free(t);
+}
+
+static void test_intern_token_returns_same_id_for_same_string(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	assert_int_equal(tok(t, "kyiv"), 0);
+	assert_int_equal(tok(t, "oblast"), 1);
+	assert_int_equal(tok(t, "kyiv"), 0);
+	assert_int_equal(gz_trie_intern_token(t, "kyivx", 4), 0);  /* length bounds the string */
+	assert_int_equal(tok(t, "киів"), 2);
+	assert_int_equal(gz_trie_token_count(t), 3);
+	assert_int_equal(find(t, "oblast"), 1);
+	assert_int_equal(find(t, "киів"), 2);
+	assert_int_equal(find(t, "kyi"), -1);
+	assert_int_equal(find(t, "Kyiv"), -1);  /* lookups are of folded forms: exact bytes */
+	gz_trie_free(t);
+}
+
+static void test_gaps_interned_apart_from_tokens(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	assert_int_equal(gz_trie_intern_gap(t, ".", 1), 1);
+	assert_int_equal(gz_trie_intern_gap(t, "&", 1), 2);
+	assert_int_equal(gz_trie_intern_gap(t, ".", 1), 1);
+	assert_int_equal(tok(t, "."), 0);  /* the vocabulary is a separate table */
+	assert_int_equal(gz_trie_find_gap(t, "&", 1), 2);
+	assert_int_equal(gz_trie_find_gap(t, ",", 1), -1);
+	gz_trie_free(t);
+}
+
+static void test_path_found_only_with_same_tokens_and_gaps(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	uint32_t st = (uint32_t)tok(t, "st"), pb = (uint32_t)tok(t, "petersburg");
+	uint32_t dot = (uint32_t)gz_trie_intern_gap(t, ".", 1);
+	uint32_t toks[] = { st, pb }, with_dot[] = { 0, dot }, plain[] = { 0, 0 };
+	insert(t, toks, with_dot, 2, 7);
+	assert_int_equal(gz_trie_finish(t), 0);
+
+	uint32_t end = walk(t, toks, with_dot, 2);
+	assert_int_not_equal(end, GZ_TRIE_NONE);
+	size_t n;
+	const uint32_t *p = gz_trie_payloads(t, end, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0], 7);
+	/* St Petersburg (no period) is another path: not there */
+	assert_int_equal(walk(t, toks, plain, 2), GZ_TRIE_NONE);
+	/* tokens in the other order: not there */
+	uint32_t rev[] = { pb, st };
+	assert_int_equal(walk(t, rev, with_dot, 2), GZ_TRIE_NONE);
+	gz_trie_free(t);
+}
+
+static void test_prefix_node_has_children_and_own_payloads(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	uint32_t kyiv = (uint32_t)tok(t, "kyiv"), oblast = (uint32_t)tok(t, "oblast");
+	uint32_t one[] = { kyiv }, two[] = { kyiv, oblast }, gaps[] = { 0, 0 };
+	insert(t, two, gaps, 2, 1);
+	insert(t, one, gaps, 1, 0);
+	assert_int_equal(gz_trie_finish(t), 0);
+	assert_int_equal(gz_trie_node_count(t), 3);
+
+	uint32_t n1 = walk(t, one, gaps, 1), n2 = walk(t, two, gaps, 2);
+	assert_true(gz_trie_has_children(t, GZ_TRIE_ROOT));
+	assert_true(gz_trie_has_children(t, n1));
+	assert_false(gz_trie_has_children(t, n2));
+	size_t c1, c2, c0;
+	const uint32_t *p1 = gz_trie_payloads(t, n1, &c1), *p2 = gz_trie_payloads(t, n2, &c2);
+	gz_trie_payloads(t, GZ_TRIE_ROOT, &c0);
+	assert_int_equal(c0, 0);
+	assert_int_equal(c1, 1);
+	assert_int_equal(p1[0], 0);
+	assert_int_equal(c2, 1);
+	assert_int_equal(p2[0], 1);
+	gz_trie_free(t);
+}
+
+static void test_payloads_of_one_node_keep_insertion_order(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	uint32_t azov = (uint32_t)tok(t, "azov"), sea = (uint32_t)tok(t, "sea");
+	uint32_t a[] = { azov }, s[] = { sea, azov }, gaps[] = { 0, 0 };
+	/* interleave two nodes so that the grouping has to sort */
+	insert(t, a, gaps, 1, 5);
+	insert(t, s, gaps, 2, 1);
+	insert(t, a, gaps, 1, 3);
+	insert(t, s, gaps, 2, 0);
+	insert(t, a, gaps, 1, 9);
+	assert_int_equal(gz_trie_finish(t), 0);
+	size_t n;
+	const uint32_t *p = gz_trie_payloads(t, walk(t, a, gaps, 1), &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0], 5);
+	assert_int_equal(p[1], 3);
+	assert_int_equal(p[2], 9);
+	p = gz_trie_payloads(t, walk(t, s, gaps, 2), &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0], 1);
+	assert_int_equal(p[1], 0);
+	gz_trie_free(t);
+}
+
+static void test_shared_prefix_shares_nodes(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	uint32_t sea = (uint32_t)tok(t, "sea"), of = (uint32_t)tok(t, "of"),
+		 azov = (uint32_t)tok(t, "azov"), japan = (uint32_t)tok(t, "japan");
+	uint32_t p1[] = { sea, of, azov }, p2[] = { sea, of, japan }, gaps[] = { 0, 0, 0 };
+	insert(t, p1, gaps, 3, 0);
+	insert(t, p2, gaps, 3, 1);
+	assert_int_equal(gz_trie_finish(t), 0);
+	/* root, sea, sea-of, sea-of-azov, sea-of-japan */
+	assert_int_equal(gz_trie_node_count(t), 5);
+	assert_int_equal(walk(t, p1, gaps, 2), walk(t, p2, gaps, 2));
+	assert_int_not_equal(walk(t, p1, gaps, 3), walk(t, p2, gaps, 3));
+	gz_trie_free(t);
+}
+
+static void test_same_path_inserted_twice_adds_payload_not_node(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	uint32_t k = (uint32_t)tok(t, "kyiv"), path[] = { k }, gaps[] = { 0 };
+	insert(t, path, gaps, 1, 0);
+	insert(t, path, gaps, 1, 1);
+	assert_int_equal(gz_trie_finish(t), 0);
+	assert_int_equal(gz_trie_node_count(t), 2);
+	size_t n;
+	gz_trie_payloads(t, walk(t, path, gaps, 1), &n);
+	assert_int_equal(n, 2);
+	gz_trie_free(t);
+}
+
+static void test_many_paths_survive_table_growth(void **state)
+{
+	(void)state;
+	/* 20000 two-token names: far past every table's first size */
+	enum { N = 20000 };
+	struct gz_trie *t = gz_trie_new();
+	char buf[32];
+	uint32_t common = (uint32_t)tok(t, "oblast");
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(buf, sizeof buf, "place%u", i);
+		uint32_t path[] = { (uint32_t)tok(t, buf), common }, gaps[] = { 0, 0 };
+		insert(t, path, gaps, 2, i);
+	}
+	assert_int_equal(gz_trie_finish(t), 0);
+	assert_int_equal(gz_trie_token_count(t), N + 1);
+	assert_int_equal(gz_trie_node_count(t), 1 + 2 * N);
+	assert_true(gz_trie_memory(t) > 0);
+	for (uint32_t i = 0; i < N; i += 997) {
+		snprintf(buf, sizeof buf, "place%u", i);
+		int64_t id = find(t, buf);
+		assert_int_equal(id, (int64_t)i + 1);
+		uint32_t path[] = { (uint32_t)id, common }, gaps[] = { 0, 0 };
+		size_t n;
+		const uint32_t *p = gz_trie_payloads(t, walk(t, path, gaps, 2), &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(p[0], i);
+	}
+	assert_int_equal(find(t, "place20000"), -1);
+	gz_trie_free(t);
+}
+
+static void test_hash_depends_only_on_bytes(void **state)
+{
+	(void)state;
+	/* the tagger hashes folded tokens in its own buffers: equal bytes
+	 * anywhere in memory must hash alike */
+	char a[] = "xkyivx", b[] = "kyiv";
+	assert_true(gz_hash_bytes(a + 1, 4) == gz_hash_bytes(b, 4));
+	assert_true(gz_hash_bytes("kyiv", 4) != gz_hash_bytes("kyiw", 4));
+	assert_true(gz_hash_bytes("kyiv", 4) != gz_hash_bytes("kyiv", 3));
+	assert_true(gz_hash_bytes("", 0) == gz_hash_bytes(b, 0));
+	/* the padded variant the scanner uses agrees at every tail length */
+	char pad[40];
+	memset(pad, 0x5a, sizeof pad);
+	memcpy(pad, "zaporizhzhia-oblast-council", 27);
+	for (size_t len = 0; len <= 27; len++)
+		assert_true(gz_hash_padded(pad, len) == gz_hash_bytes("zaporizhzhia-oblast-council", len));
+	/* and lookups by that hash find what interning stored */
+	struct gz_trie *t = gz_trie_new();
+	assert_int_equal(tok(t, "mariupol"), 0);
+	char c[] = "MARIUPOL mariupol";
+	assert_int_equal(gz_trie_find_token(t, gz_hash_bytes(c + 9, 8), c + 9, 8), 0);
+	gz_trie_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_trie_has_root_and_empty_gap),
+		cmocka_unit_test(test_intern_token_returns_same_id_for_same_string),
+		cmocka_unit_test(test_gaps_interned_apart_from_tokens),
+		cmocka_unit_test(test_path_found_only_with_same_tokens_and_gaps),
+		cmocka_unit_test(test_prefix_node_has_children_and_own_payloads),
+		cmocka_unit_test(test_payloads_of_one_node_keep_insertion_order),
+		cmocka_unit_test(test_shared_prefix_shares_nodes),
+		cmocka_unit_test(test_same_path_inserted_twice_adds_payload_not_node),
+		cmocka_unit_test(test_many_paths_survive_table_growth),
+		cmocka_unit_test(test_hash_depends_only_on_bytes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
