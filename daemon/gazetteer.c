@@ -36,12 +36,25 @@ struct node {
 	size_t nkids, capkids;
 };
 
+struct problem {
+	int line, column;
+	char *msg;
+	size_t seq;
+};
+
 struct loader {
 	const char *path;
 	struct gz_diag *diag;
 	int errors;
 	int oom;
+	int broken;              /* the YAML itself failed to parse */
+	struct problem *probs;   /* reported at the end, in file order */
+	size_t nprobs, capprobs;
+	struct gz_gazetteer *g;  /* where streamed entries go */
+	size_t cap;              /* of g->entries, g->ids, g->id_strings */
 };
+
+static void take_entry(struct loader *L, const struct node *n);
 
 /* --------------------------------------------------------- private helpers */
 
@@ -56,8 +69,57 @@ static void problem(struct loader *L, int line, int column, const char *fmt, ...
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	L->errors++;
-	if (L->diag)
-		gz_diag_add(L->diag, L->path, line, column, "%s", msg);
+	if (L->nprobs == L->capprobs) {
+		size_t cap = L->capprobs ? L->capprobs * 2 : 16;
+		struct problem *p = realloc(L->probs, cap * sizeof(*p));
+		if (!p) {
+			L->oom = 1;
+			return;
+		}
+		L->probs = p;
+		L->capprobs = cap;
+	}
+	char *m = strdup(msg);
+	if (!m) {
+		L->oom = 1;
+		return;
+	}
+	L->probs[L->nprobs] = (struct problem){ line, column, m, L->nprobs };
+	L->nprobs++;
+}
+
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->column != y->column)
+		return x->column < y->column ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Entries are checked as they stream past and the file's own keys at the
+ * end, so problems are found out of order: report them sorted by position.
+ * After a syntax error only that error is reported, since what came before
+ * it may have been misread (a badly indented key ends an entry early). */
+static void report_problems(struct loader *L)
+{
+	size_t from = 0;
+	if (L->broken && L->nprobs)
+		from = L->nprobs - 1;
+	else if (L->nprobs > 1)
+		qsort(L->probs, L->nprobs, sizeof(*L->probs), cmp_problem);
+	for (size_t i = 0; i < L->nprobs; i++) {
+		if (i >= from && L->diag)
+			gz_diag_add(L->diag, L->path, L->probs[i].line, L->probs[i].column, "%s",
+				    L->probs[i].msg);
+		free(L->probs[i].msg);
+	}
+	if (L->broken && L->nprobs)
+		L->errors = 1;
+	free(L->probs);
+	L->probs = NULL;
+	L->nprobs = L->capprobs = 0;
 }
 
 static void node_free(struct node *n)
@@ -120,6 +182,11 @@ static const char *shown(const struct node *n, char *buf, size_t size)
 }
 
 /* --------------------------------------------------------- pass 1: events */
+
+static int is_entries_key(const struct node *k)
+{
+	return k->kind == N_SCALAR && strcmp(k->value, "entries") == 0;
+}
 
 static struct node *build_tree(struct loader *L, const char *buf, size_t len)
 {
@@ -245,11 +312,24 @@ static struct node *build_tree(struct loader *L, const char *buf, size_t len)
 		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
 			depth--;
 		}
+		/* An item of the top-level `entries` sequence is complete: check it
+		 * and free its tree now, so that a file of a million entries never
+		 * holds more than one entry's tree. */
+		if (depth == 2 && stack[0]->kind == N_MAP && stack[1]->kind == N_SEQ &&
+		    stack[0]->nkids >= 2 && stack[0]->kids[stack[0]->nkids - 1] == stack[1] &&
+		    is_entries_key(stack[0]->kids[stack[0]->nkids - 2]) && stack[1]->nkids > 0 &&
+		    (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_END_EVENT ||
+		     ev.type == YAML_SEQUENCE_END_EVENT)) {
+			struct node *item = stack[1]->kids[--stack[1]->nkids];
+			take_entry(L, item);
+			node_free(item);
+		}
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
 	return root;
 fail:
+	L->broken = 1;
 	yaml_parser_delete(&parser);
 	node_free(root);
 	return NULL;
@@ -524,7 +604,7 @@ static int load_aliases(struct loader *L, const struct node *v, int case_rule,
 	}
 	for (size_t i = 0; i < v->nkids; i++) {
 		const struct node *a = v->kids[i], *text = a;
-		int cs = case_rule;
+		int cs = case_rule, inherited = 1;
 		if (a->kind == N_MAP) {
 			if (!check_keys(L, a, alias_keys, "alias", "text, case")) {
 				ok = 0;
@@ -541,6 +621,8 @@ static int load_aliases(struct loader *L, const struct node *v, int case_rule,
 				ok = 0;
 				continue;
 			}
+			if (c)
+				inherited = 0;
 		} else if (a->kind != N_SCALAR) {
 			problem(L, a->line, a->column, "an alias must be a string or a mapping with 'text', found %s",
 				kind_name(a));
@@ -554,6 +636,7 @@ static int load_aliases(struct loader *L, const struct node *v, int case_rule,
 		struct gz_raw_alias *ra = &e->aliases[e->alias_count++];
 		ra->text = xstrdup(L, text->value);
 		ra->case_sensitive = cs;
+		ra->case_inherited = inherited;
 		ra->line = text->line;
 		ra->column = text->column;
 	}
@@ -587,12 +670,15 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 	}
 
 	int case_rule = file_case;
+	e->case_inherited = 1;
 	if ((v = get(n, "case"))) {
 		int c = want_case(L, v);
-		if (c < 0)
+		if (c < 0) {
 			ok = 0;
-		else
+		} else {
 			case_rule = c;
+			e->case_inherited = 0;
+		}
 	}
 	e->name_case_sensitive = case_rule;
 
@@ -650,6 +736,90 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 	return ok && !L->oom;
 }
 
+/* Grows the entry arrays of L->g for one more entry. */
+static int reserve_entry(struct loader *L)
+{
+	struct gz_gazetteer *g = L->g;
+	if (g->count < L->cap && g->id_count < L->cap && g->id_string_count < L->cap)
+		return 0;
+	size_t cap = L->cap ? L->cap * 2 : 64;
+	struct gz_raw_entry *e = realloc(g->entries, cap * sizeof(*e));
+	if (e)
+		g->entries = e;
+	struct gz_id_ref *ids = realloc(g->ids, cap * sizeof(*ids));
+	if (ids)
+		g->ids = ids;
+	char **strs = realloc(g->id_strings, cap * sizeof(*strs));
+	if (strs)
+		g->id_strings = strs;
+	if (!e || !ids || !strs) {
+		L->oom = 1;
+		return -1;
+	}
+	L->cap = cap;
+	return 0;
+}
+
+/* Keeps the id of an entry that will not be loaded, for the duplicate check. */
+static void keep_invalid_id(struct gz_gazetteer *g, struct gz_raw_entry *e, size_t id_index)
+{
+	g->ids[id_index].id = g->id_strings[g->id_string_count++] = e->id;
+	e->id = NULL;
+}
+
+/* Checks one item of `entries` as soon as the parser has it.  The file's
+ * type and case may not be known yet: entries inherit them in
+ * finish_entries. */
+static void take_entry(struct loader *L, const struct node *n)
+{
+	struct gz_gazetteer *g = L->g;
+	if (L->oom || reserve_entry(L))
+		return;
+	struct gz_raw_entry *e = &g->entries[g->count];
+	memset(e, 0, sizeof(*e));
+	int ok = load_entry(L, n, NULL, 0, e);
+	if (e->id) {
+		struct gz_id_ref *r = &g->ids[g->id_count++];
+		r->line = e->id_line;
+		r->column = e->id_column;
+		r->id = e->id;
+		if (!ok)
+			keep_invalid_id(g, e, g->id_count - 1);
+	}
+	if (ok)
+		g->count++;
+	else
+		free_entry(e);
+}
+
+/* Applies the file's type and case to the entries that have none of their
+ * own, and drops those left without a type. */
+static void finish_entries(struct loader *L, struct gz_gazetteer *g, int file_case)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < g->count; i++) {
+		struct gz_raw_entry *e = &g->entries[i];
+		if (e->case_inherited)
+			e->name_case_sensitive = file_case;
+		for (size_t a = 0; a < e->alias_count; a++)
+			if (e->aliases[a].case_inherited)
+				e->aliases[a].case_sensitive = e->name_case_sensitive;
+		if (!e->type && g->type && !(e->type = strdup(g->type)))
+			L->oom = 1;
+		if (!e->type) {
+			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
+				e->id);
+			for (size_t k = 0; k < g->id_count; k++)
+				if (g->ids[k].id == e->id)
+					keep_invalid_id(g, e, k);
+			free_entry(e);
+			continue;
+		}
+		g->entries[kept++] = *e;
+	}
+	g->count = kept;
+}
+
 static void load_file(struct loader *L, const struct node *root, struct gz_gazetteer *g)
 {
 	if (!root) {
@@ -685,43 +855,11 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 			kind_name(entries));
 		return;
 	}
-	g->entries = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->entries));
-	if (!g->entries) {
-		L->oom = 1;
-		return;
-	}
-	g->ids = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->ids));
-	g->id_strings = calloc(entries->nkids ? entries->nkids : 1, sizeof(*g->id_strings));
-	if (!g->ids || !g->id_strings) {
-		L->oom = 1;
-		return;
-	}
-	for (size_t i = 0; i < entries->nkids; i++) {
-		struct gz_raw_entry *e = &g->entries[g->count];
-		memset(e, 0, sizeof(*e));
-		int ok = load_entry(L, entries->kids[i], g->type, file_case, e);
-		if (ok && !e->type) {
-			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
-				e->id);
-			ok = 0;
-		}
-		if (e->id) {
-			struct gz_id_ref *r = &g->ids[g->id_count++];
-			r->line = e->id_line;
-			r->column = e->id_column;
-			if (ok) {
-				r->id = e->id;
-			} else {
-				/* keep the id of an invalid entry for the duplicate check */
-				r->id = g->id_strings[g->id_string_count++] = e->id;
-				e->id = NULL;
-			}
-		}
-		if (ok)
-			g->count++;
-		else
-			free_entry(e);
-	}
+
+	/* entries were taken as they were parsed (take_entry); what the file
+	 * says of type and case may come after them, so apply it now */
+	(void)entries;
+	finish_entries(L, g, file_case);
 	(void)get_key;
 }
 
@@ -730,7 +868,7 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		       struct gz_gazetteer **out, struct gz_diag *diag)
 {
-	struct loader L = { path, diag, 0, 0 };
+	struct loader L = { .path = path, .diag = diag };
 	struct gz_gazetteer *g = calloc(1, sizeof(*g));
 	*out = NULL;
 	if (!g || !(g->path = strdup(path))) {
@@ -738,12 +876,14 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		return GZ_ENOMEM;
 	}
 	*out = g;
+	L.g = g;
 	size_t bad;
 	if (gz_utf8_validate(buf, len, &bad) != 0) {
 		int line, column;
 		locate(buf, bad, &line, &column);
 		problem(&L, line, column, "invalid UTF-8 (byte 0x%02x at offset %zu)",
 			(unsigned char)buf[bad], bad);
+		report_problems(&L);
 		return L.errors;
 	}
 	if (memchr(buf, 0, len)) {
@@ -751,12 +891,14 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		int line, column;
 		locate(buf, off, &line, &column);
 		problem(&L, line, column, "NUL byte in gazetteer file");
+		report_problems(&L);
 		return L.errors;
 	}
 	struct node *root = build_tree(&L, buf, len);
-	if (!L.errors && !L.oom)
+	if (!L.broken && !L.oom)
 		load_file(&L, root, g);
 	node_free(root);
+	report_problems(&L);
 	if (L.oom)
 		return GZ_ENOMEM;
 	return L.errors;

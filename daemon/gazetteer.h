@@ -17,12 +17,14 @@
 struct gz_raw_alias {
 	char *text;
 	int case_sensitive;
+	int case_inherited;            /* no case of its own: the entry's rule */
 	int line, column;
 };
 
 struct gz_raw_entry {
 	char *id, *name, *type;
 	int name_case_sensitive;
+	int case_inherited;            /* no case of its own: the file's rule */
 	double priority;
 	json_t *attrs;                 /* object or NULL */
 	struct gz_raw_alias *aliases;

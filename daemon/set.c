@@ -15,6 +15,7 @@
 #include "set_internal.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -588,6 +589,9 @@ done:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s->load_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	gz_diag_clear(&local);
+	/* the YAML trees of the load are gone: give their pages back, or the
+	 * daemon keeps the load's peak as its resident size for good */
+	malloc_trim(0);
 	*out = s;
 	return 0;
 }

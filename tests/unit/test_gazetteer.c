@@ -262,6 +262,29 @@ static void test_attrs_only_lowercase_words_and_no_leading_zero_numbers(void **s
 	gz_gazetteer_free(g);
 }
 
+/* Entries are checked as they stream past the parser; the file's type and
+ * case may be written after them and must still apply. */
+static void test_file_type_and_case_after_entries_apply(void **state)
+{
+	(void)state;
+	struct gz_gazetteer *g = parse_ok(
+		"entries:\n"
+		"  - id: us\n"
+		"    name: US\n"
+		"    aliases: [USA, {text: usa, case: insensitive}]\n"
+		"  - {id: uk, name: UK, case: insensitive, type: country}\n"
+		"case: sensitive\n"
+		"type: place\n");
+	assert_int_equal(g->count, 2);
+	assert_string_equal(g->entries[0].type, "place");
+	assert_int_equal(g->entries[0].name_case_sensitive, 1);
+	assert_int_equal(g->entries[0].aliases[0].case_sensitive, 1);
+	assert_int_equal(g->entries[0].aliases[1].case_sensitive, 0);
+	assert_string_equal(g->entries[1].type, "country");
+	assert_int_equal(g->entries[1].name_case_sensitive, 0);
+	gz_gazetteer_free(g);
+}
+
 static void test_empty_entries_is_no_entries(void **state)
 {
 	(void)state;
@@ -672,9 +695,9 @@ static void test_every_file_checked_by_set_load(void **state)
 	struct gz_error err;
 	char want[2048];
 	snprintf(want, sizeof want,
+		 "%s:3:5: missing required key 'name' in entry 'kyiv'\n"
 		 "%s:3:16: unknown key 'nam' in entry "
 		 "(expected id, name, aliases, type, case, priority, attrs)\n"
-		 "%s:3:5: missing required key 'name' in entry 'kyiv'\n"
 		 "%s:3:34: 'case' must be 'sensitive' or 'insensitive', found loud",
 		 paths[0], paths[0], paths[1]);
 	/* the directory, as gaztagd is usually configured */
@@ -766,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_narrowest_case_rule_wins),
 		cmocka_unit_test(test_attrs_scalars_typed_as_json),
 		cmocka_unit_test(test_empty_entries_is_no_entries),
+		cmocka_unit_test(test_file_type_and_case_after_entries_apply),
 		cmocka_unit_test(test_attrs_only_lowercase_words_and_no_leading_zero_numbers),
 		cmocka_unit_test(test_name_has_word),
 		cmocka_unit_test(test_missing_id_reported_at_entry),
