@@ -26,10 +26,16 @@
 #include "fold.h"
 #include "gazetteer.h"
 
+/* attrs as stored: compact, insertion order, reals with 15 digits */
+#define GZ_SET_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
 /* ----------------------------------------------------------------- types */
+
+struct arena_block;
 
 struct gz_set {
 	atomic_int refs;
+	struct arena_block *arena;
 	struct gz_gazetteer **gazetteers;
 	size_t gazetteer_count;
 	struct gz_entry *entries;
@@ -57,6 +63,49 @@ struct compiled {
 	size_t lead_len, trail_len, cased_len, key_len;
 	int too_long;
 };
+
+/* ----------------------------------------------------------------- arena */
+
+/* The strings of a set (ids, names, aliases, attrs text, paths) live in
+ * large blocks freed together: one malloc per string would cost more than
+ * most strings, at a million entries. */
+struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	char data[];
+};
+
+static char *arena_alloc(struct gz_set *s, size_t len)
+{
+	struct arena_block *b = s->arena;
+	if (!b || b->size - b->used < len) {
+		size_t size = len > (1u << 20) ? len : (1u << 20);
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = s->arena;
+		b->used = 0;
+		b->size = size;
+		s->arena = b;
+	}
+	char *p = b->data + b->used;
+	b->used += len;
+	return p;
+}
+
+static const char *arena_strdup(struct gz_set *s, const char *str, int *oom)
+{
+	if (!str)
+		return NULL;
+	size_t len = strlen(str) + 1;
+	char *p = arena_alloc(s, len);
+	if (!p) {
+		*oom = 1;
+		return NULL;
+	}
+	memcpy(p, str, len);
+	return p;
+}
 
 /* ----------------------------------------------------------- string pool */
 
@@ -516,8 +565,13 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 	for (size_t gi = 0; gi < s->gazetteer_count; gi++) {
 		struct gz_gazetteer *g = s->gazetteers[gi];
 		struct gz_file_info *fi = &s->files[s->file_count++];
-		fi->path = g->path;
-		fi->type = g->type ? g->type : "";
+		int foom = 0;
+		fi->path = arena_strdup(s, g->path, &foom);
+		fi->type = arena_strdup(s, g->type ? g->type : "", &foom);
+		if (foom) {
+			r = GZ_ENOMEM;
+			goto done;
+		}
 		fi->entries = g->count;
 		for (size_t i = 0; i < g->count; i++) {
 			struct gz_raw_entry *re = &g->entries[i];
@@ -527,13 +581,24 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 				r = ti;
 				goto done;
 			}
-			e->id = re->id;
-			e->name = re->name;
+			int oom = 0;
+			e->id = arena_strdup(s, re->id, &oom);
+			e->name = arena_strdup(s, re->name, &oom);
 			e->type_index = ti;
 			e->priority = re->priority;
-			e->attrs = re->attrs;
+			if (re->attrs && json_object_size(re->attrs)) {
+				char *text = json_dumps(re->attrs, GZ_SET_JSON_FLAGS);
+				e->attrs = arena_strdup(s, text, &oom);
+				if (!text)
+					oom = 1;
+				free(text);
+			}
+			if (oom) {
+				r = GZ_ENOMEM;
+				goto done;
+			}
 			e->name_case_sensitive = re->name_case_sensitive;
-			e->file = g->path;
+			e->file = fi->path;
 			e->line = re->line;
 			e->column = re->column;
 			e->id_line = re->id_line;
@@ -542,7 +607,11 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			e->aliases = &s->aliases[na];
 			e->alias_count = re->alias_count;
 			for (size_t a = 0; a < re->alias_count; a++) {
-				s->aliases[na].text = re->aliases[a].text;
+				s->aliases[na].text = arena_strdup(s, re->aliases[a].text, &oom);
+				if (oom) {
+					r = GZ_ENOMEM;
+					goto done;
+				}
 				s->aliases[na].case_sensitive = re->aliases[a].case_sensitive;
 				na++;
 			}
@@ -566,6 +635,10 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		goto done;
 	if ((r = gz_trie_finish(s->trie)))
 		goto done;
+	/* everything the set needs is in its arena and tables now */
+	for (size_t i = 0; i < s->gazetteer_count; i++)
+		gz_gazetteer_free(s->gazetteers[i]);
+	s->gazetteer_count = 0;
 done:
 	for (size_t f = 0; f < nfiles; f++)
 		free(files[f]);
@@ -622,6 +695,11 @@ void gz_set_unref(struct gz_set *s)
 	gz_trie_free(s->trie);
 	free(s->names);
 	free(s->pool);
+	while (s->arena) {
+		struct arena_block *next = s->arena->next;
+		free(s->arena);
+		s->arena = next;
+	}
 	free(s);
 }
 

@@ -29,7 +29,7 @@ struct gz_entry {
 	const char *type;          /* entity type (shared string) */
 	int type_index;            /* index into the set's types */
 	double priority;
-	json_t *attrs;             /* a JSON object, or NULL; owned by the set, read-only */
+	const char *attrs;         /* the attrs object as compact JSON text, or NULL */
 	const struct gz_alias *aliases; /* every surface form but the name; */
 	size_t alias_count;
 	int name_case_sensitive;
