@@ -464,27 +464,29 @@ static int want_name(struct loader *L, const struct node *v, const char *key)
 	return 1;
 }
 
+enum scalar_kind { S_STRING, S_NULL, S_TRUE, S_FALSE, S_INT, S_REAL };
+
 /* YAML 1.2 core-schema typing of plain scalars, limited to SPEC §2's words:
- * integers, floats, true/false, null/~; everything else is a string. */
-static json_t *scalar_json(const struct node *n)
+ * integers, floats, true/false, null/~; everything else is a string.  A
+ * leading zero (a postcode, an id such as 007) keeps the value a string: as
+ * a number it would lose the zero. */
+static enum scalar_kind scalar_kind(const struct node *n, long long *ival, double *dval)
 {
 	const char *s = n->value;
 	if (!n->plain)
-		return json_stringn(s, n->len);
+		return S_STRING;
 	if (n->len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0)
-		return json_null();
+		return S_NULL;
 	if (strcmp(s, "true") == 0)
-		return json_true();
+		return S_TRUE;
 	if (strcmp(s, "false") == 0)
-		return json_false();
+		return S_FALSE;
 	const char *p = s;
 	if (*p == '-' || *p == '+')
 		p++;
-	/* a leading zero (a postcode, an id such as 007) keeps the value a string:
-	 * as a number it would lose the zero */
 	if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
-		return json_stringn(s, n->len);
-	int digits = 0, dot = 0, exp = 0, bad = 0;
+		return S_STRING;
+	int digits = 0, dot = 0, exp = 0;
 	for (const char *q = p; *q; q++) {
 		if (*q >= '0' && *q <= '9') {
 			digits++;
@@ -495,44 +497,163 @@ static json_t *scalar_json(const struct node *n)
 			if (q[1] == '+' || q[1] == '-')
 				q++;
 			if (!(q[1] >= '0' && q[1] <= '9'))
-				bad = 1;
+				return S_STRING;
 		} else {
-			bad = 1;
-			break;
+			return S_STRING;
 		}
 	}
-	if (!digits || bad)
-		return json_stringn(s, n->len);
+	if (!digits)
+		return S_STRING;
 	if (!dot && !exp) {
 		errno = 0;
-		long long v = strtoll(s, NULL, 10);
+		*ival = strtoll(s, NULL, 10);
 		if (errno != ERANGE)
-			return json_integer(v);
+			return S_INT;
 	}
-	double d = strtod(s, NULL);
-	if (!isfinite(d))
-		return json_stringn(s, n->len);
-	return json_real(d);
+	*dval = strtod(s, NULL);
+	if (!isfinite(*dval))
+		return S_STRING;
+	return S_REAL;
 }
 
-static json_t *node_json(const struct node *n)
+static json_t *scalar_json(const struct node *n)
 {
-	if (n->kind == N_SCALAR)
-		return scalar_json(n);
-	if (n->kind == N_SEQ) {
-		json_t *a = json_array();
-		for (size_t i = 0; a && i < n->nkids; i++)
-			json_array_append_new(a, node_json(n->kids[i]));
-		return a;
+	long long i = 0;
+	double d = 0;
+	switch (scalar_kind(n, &i, &d)) {
+	case S_NULL: return json_null();
+	case S_TRUE: return json_true();
+	case S_FALSE: return json_false();
+	case S_INT: return json_integer(i);
+	case S_REAL: return json_real(d);
+	default: return json_stringn(n->value, n->len);
 	}
-	json_t *o = json_object();
-	for (size_t i = 0; o && i + 1 < n->nkids; i += 2) {
-		const struct node *k = n->kids[i];
-		if (k->kind != N_SCALAR)
-			continue; /* reported by check_attrs */
-		json_object_setn_new(o, k->value, k->len, node_json(n->kids[i + 1]));
+}
+
+/* A growing buffer for the attrs JSON text. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	int oom;
+};
+
+static void put(struct text *t, const char *s, size_t n)
+{
+	if (t->oom)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *b = realloc(t->buf, cap);
+		if (!b) {
+			t->oom = 1;
+			return;
+		}
+		t->buf = b;
+		t->cap = cap;
 	}
-	return o;
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = 0;
+}
+
+static void put_string(struct text *t, const char *s, size_t n)
+{
+	put(t, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		put(t, s + run, i - run);
+		char esc[8];
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof esc, "\\%c", c);
+		else if (c == '\n')
+			snprintf(esc, sizeof esc, "\\n");
+		else if (c == '\t')
+			snprintf(esc, sizeof esc, "\\t");
+		else
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+		put(t, esc, strlen(esc));
+		run = i + 1;
+	}
+	put(t, s + run, n - run);
+	put(t, "\"", 1);
+}
+
+/* A scalar as JSON, typed as scalar_json types it.  Numbers keep the digits
+ * the user wrote (made valid JSON: no leading '+', no bare '.'), so that
+ * 50.45 stays 50.45 rather than passing through a double's printing. */
+static void put_scalar(struct text *t, const struct node *n)
+{
+	long long ival = 0;
+	double dval = 0;
+	char num[64];
+	const char *v = n->value;
+	switch (scalar_kind(n, &ival, &dval)) {
+	case S_STRING:
+		put_string(t, n->value, n->len);
+		break;
+	case S_NULL:
+		put(t, "null", 4);
+		break;
+	case S_TRUE:
+		put(t, "true", 4);
+		break;
+	case S_FALSE:
+		put(t, "false", 5);
+		break;
+	case S_INT:
+		snprintf(num, sizeof num, "%lld", ival);
+		put(t, num, strlen(num));
+		break;
+	case S_REAL:
+		if (strchr(v, '.') == NULL && strpbrk(v, "eE") == NULL) {
+			/* an integer too large for 64 bits: write it as a real */
+			snprintf(num, sizeof num, "%.17g", dval);
+			put(t, num, strlen(num));
+			break;
+		}
+		if (*v == '+')
+			v++;
+		if (*v == '-')
+			put(t, v++, 1);
+		if (*v == '.')
+			put(t, "0", 1);
+		for (; *v; v++) {
+			put(t, v, 1);
+			if (*v == '.' && !(v[1] >= '0' && v[1] <= '9'))
+				put(t, "0", 1);
+		}
+		break;
+	}
+}
+
+static void node_text(struct text *t, const struct node *n)
+{
+	if (n->kind == N_SCALAR) {
+		put_scalar(t, n);
+	} else if (n->kind == N_SEQ) {
+		put(t, "[", 1);
+		for (size_t i = 0; i < n->nkids; i++) {
+			if (i)
+				put(t, ",", 1);
+			node_text(t, n->kids[i]);
+		}
+		put(t, "]", 1);
+	} else {
+		put(t, "{", 1);
+		for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+			if (i)
+				put(t, ",", 1);
+			put_string(t, n->kids[i]->value, n->kids[i]->len);
+			put(t, ":", 1);
+			node_text(t, n->kids[i + 1]);
+		}
+		put(t, "}", 1);
+	}
 }
 
 static int check_attrs(struct loader *L, const struct node *n)
@@ -581,8 +702,7 @@ static void free_entry(struct gz_raw_entry *e)
 	free(e->id);
 	free(e->name);
 	free(e->type);
-	if (e->attrs)
-		json_decref(e->attrs);
+	free(e->attrs);
 	for (size_t i = 0; i < e->alias_count; i++)
 		free(e->aliases[i].text);
 	free(e->aliases);
@@ -725,7 +845,13 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 			ok = 0;
 		} else if (check_attrs(L, v)) {
 			if (v->nkids) {
-				e->attrs = node_json(v);
+				struct text t = { 0 };
+				node_text(&t, v);
+				e->attrs = t.buf;
+				if (t.oom) {
+					free(t.buf);
+					e->attrs = NULL;
+				}
 				if (!e->attrs)
 					L->oom = 1;
 			}

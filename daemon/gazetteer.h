@@ -26,7 +26,7 @@ struct gz_raw_entry {
 	int name_case_sensitive;
 	int case_inherited;            /* no case of its own: the file's rule */
 	double priority;
-	json_t *attrs;                 /* object or NULL */
+	char *attrs;                   /* the attrs mapping as compact JSON text, or NULL */
 	struct gz_raw_alias *aliases;
 	size_t alias_count;
 	int line, column;              /* the entry's mapping */

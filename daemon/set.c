@@ -26,8 +26,6 @@
 #include "fold.h"
 #include "gazetteer.h"
 
-/* attrs as stored: compact, insertion order, reals with 15 digits */
-#define GZ_SET_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 /* ----------------------------------------------------------------- types */
 
@@ -586,13 +584,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			e->name = arena_strdup(s, re->name, &oom);
 			e->type_index = ti;
 			e->priority = re->priority;
-			if (re->attrs && json_object_size(re->attrs)) {
-				char *text = json_dumps(re->attrs, GZ_SET_JSON_FLAGS);
-				e->attrs = arena_strdup(s, text, &oom);
-				if (!text)
-					oom = 1;
-				free(text);
-			}
+			e->attrs = arena_strdup(s, re->attrs, &oom);
 			if (oom) {
 				r = GZ_ENOMEM;
 				goto done;
