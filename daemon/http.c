@@ -65,7 +65,7 @@ struct request {
 	enum body_kind kind;
 	char *body;
 	size_t len, cap;
-	unsigned long long dropped; /* bytes read past the limit and dropped */
+	unsigned long long received; /* body bytes read, kept or not */
 	int responded;
 	unsigned status;
 	size_t response_len;
@@ -707,13 +707,21 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 	 * is right for a refused body but would end keep-alive. */
 	if (rq->route == R_ENTITY && !(rq->entity = strdup(url + 10)))
 		return *ret = MHD_NO, 1;
-	if (rq->route != R_TAG && rq->route != R_RELOAD)
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	/* libmicrohttpd has already refused a length that does not fit 64 bits. */
+	unsigned long long length = cl ? strtoull(cl, NULL, 10) : 0;
+	if (length > rq->http->max_body) {
+		*ret = send_too_large(c, rq);
+		return 1;
+	}
+	if (rq->route != R_TAG)
 		return 0;
 
-	/* POST /tag and POST /reload read a body. */
+	/* POST /tag: what the headers say about the body. */
 	const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_ENCODING);
-	if (rq->route == R_TAG && ce && strcasecmp(ce, "identity")) {
+	if (ce && strcasecmp(ce, "identity")) {
 		json_t *j = gz_json_error("unsupported_media_type",
 					  "Content-Encoding '%.100s' is not supported; "
 					  "send the text uncompressed", ce);
@@ -722,34 +730,24 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 	}
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (rq->route == R_TAG && !body_kind(ct, &rq->kind)) {
+	if (!body_kind(ct, &rq->kind)) {
 		json_t *j = gz_json_error("unsupported_media_type",
 					  "unsupported Content-Type '%.100s' (expected text/plain, "
 					  "application/json or application/x-ndjson, in UTF-8)", ct);
 		*ret = send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
 		return 1;
 	}
-	if (rq->route == R_TAG) {
-		struct query_check q = { rq, "" };
-		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
-		if (q.message[0]) {
-			*ret = send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
-			return 1;
-		}
+	struct query_check q = { rq, "" };
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	if (q.message[0]) {
+		*ret = send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
+		return 1;
 	}
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl) {
-		/* libmicrohttpd has already refused one that does not fit 64 bits. */
-		unsigned long long n = strtoull(cl, NULL, 10);
-		if (n > rq->http->max_body) {
-			*ret = send_too_large(c, rq);
-			return 1;
-		}
-		rq->cap = n < 65536 ? (size_t)n : 65536;
-		if (rq->cap && !(rq->body = malloc(rq->cap + 1)))
-			return *ret = MHD_NO, 1;
-	}
+	/* The buffer grows as the body comes, so a Content-Length that the
+	 * client never honours reserves nothing. */
+	rq->cap = length < 65536 ? (size_t)length : 65536;
+	if (rq->cap && !(rq->body = malloc(rq->cap + 1)))
+		return *ret = MHD_NO, 1;
 	return 0;
 }
 
@@ -760,9 +758,9 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 /* Keeps the body, or drops it once it is over the limit. */
 static int append_body(struct request *rq, const char *data, size_t n)
 {
-	if (rq->dropped || rq->len + n > rq->http->max_body) {
-		rq->dropped += n;
-		if (rq->dropped > GZ_DRAIN_MAX)
+	rq->received += n;
+	if (rq->received > rq->http->max_body) {
+		if (rq->received - rq->http->max_body > GZ_DRAIN_MAX)
 			return -1;
 		free(rq->body);
 		rq->body = NULL;
@@ -820,7 +818,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	}
 	if (rq->responded)
 		return MHD_YES;
-	if (rq->dropped)
+	if (rq->received > h->max_body)
 		return send_too_large(c, rq);
 	switch (rq->route) {
 	case R_TAG: return route_tag(c, rq);
@@ -846,7 +844,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 		double ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
 			    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
 		gz_log(GZ_LOG_DEBUG, "%s %u %zu bytes in, %.3f ms%s", rq->line, rq->status,
-		       rq->len + (size_t)rq->dropped, ms,
+		       (size_t)rq->received, ms,
 		       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	}
 	int big = rq->len >= GZ_TRIM_AFTER || rq->response_len >= GZ_TRIM_AFTER;

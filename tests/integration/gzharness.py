@@ -1,0 +1,265 @@
+"""Shared harness for the integration tests: start the real gaztagd on a free
+loopback port, speak HTTP to it, stop it.
+
+Standard library only.  The daemon under test is $GAZTAGD (set by meson);
+it is started with --listen 127.0.0.1:0 and the port is read from its
+"gaztagd: listening on HOST:PORT" log line.  Every daemon started here is
+stopped by its PID: SIGTERM, then SIGKILL after a timeout, from tearDown and,
+whatever happens, at exit.
+"""
+
+import atexit
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.environ.get("GAZTAG_SOURCE_ROOT",
+                             os.path.dirname(os.path.dirname(HERE)))
+DATA = os.path.join(SOURCE_ROOT, "tests", "data", "http")
+GAZETTEERS = os.path.join(DATA, "gazetteers")
+
+
+def gaztagd_path():
+    path = os.environ.get("GAZTAGD")
+    if not path:
+        raise unittest.SkipTest("GAZTAGD is not set (run through meson test)")
+    return path
+
+
+# Under AddressSanitizer a leak found at exit must not pass for the exit
+# status 1 that some tests expect: give it a status of its own.
+os.environ.setdefault("ASAN_OPTIONS", "exitcode=86")
+
+_live = []
+
+
+def _kill_all():
+    for d in list(_live):
+        d.kill()
+
+
+atexit.register(_kill_all)
+
+LISTEN_RE = re.compile(r"gaztagd: listening on (\S+):(\d+)$")
+
+
+class Daemon:
+    """One gaztagd process.  config: a dict written as the YAML config file
+    (values written verbatim), or None for flags only."""
+
+    def __init__(self, args=(), config=None, gazetteers=(GAZETTEERS,),
+                 env=None, wait_listen=True, wait_ready=True, start_timeout=30,
+                 cwd=None):
+        self.tmp = tempfile.mkdtemp(prefix="gztest-")
+        cmd = [gaztagd_path()]
+        if config is not None:
+            self.config_path = os.path.join(self.tmp, "gaztag.yaml")
+            write_config(self.config_path, config)
+            cmd += ["--config", self.config_path]
+        cmd += ["--listen", "127.0.0.1:0"]
+        for g in gazetteers:
+            cmd += ["--gazetteers", g]
+        cmd += list(args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.cmd = cmd
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=full_env, cwd=cwd)
+        _live.append(self)
+        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.reader.start()
+        self.host = self.port = None
+        if wait_listen:
+            line = self.wait_log(LISTEN_RE, start_timeout)
+            if line is None:
+                self.kill()
+                raise AssertionError("gaztagd did not start: %r\n%s"
+                                     % (cmd, self.log()))
+            m = LISTEN_RE.search(line)
+            self.host, self.port = m.group(1), int(m.group(2))
+            if wait_ready and self.wait_log("gaztagd: ready", start_timeout) is None:
+                self.kill()
+                raise AssertionError("gaztagd did not load: %r\n%s" % (cmd, self.log()))
+
+    def _read_stderr(self):
+        for raw in self.proc.stderr:
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def wait_log(self, pattern, timeout=10):
+        """The first log line matching pattern (a compiled regex or a
+        substring), waiting up to timeout seconds; None if none came."""
+        def match(line):
+            if isinstance(pattern, str):
+                return pattern in line
+            return pattern.search(line)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines:
+                    if match(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None
+                                 and not self.reader.is_alive()):
+                    return None
+                self.cond.wait(min(left, 0.1))
+
+    def wait_exit(self, timeout=15):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self.reader.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signal the daemon and return its exit status (SIGKILL after the
+        timeout, and then the test fails on the status)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        if rc is None:
+            self.kill()
+            rc = self.proc.returncode
+        self._forget()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        self._forget()
+
+    def _forget(self):
+        if self in _live:
+            _live.remove(self)
+        if self.proc.stderr and not self.reader.is_alive():
+            self.proc.stderr.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- HTTP ---------------------------------------------------------
+
+    def conn(self, timeout=30):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=30,
+                conn=None):
+        """(status, headers dict with lower-case names, body bytes)."""
+        own = conn is None
+        c = conn or self.conn(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            return r.status, hdrs, data
+        finally:
+            if own:
+                c.close()
+
+    def json(self, method, path, body=None, headers=None, **kw):
+        """(status, parsed JSON body, headers); checks the JSON content type."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        status, hdrs, data = self.request(method, path, body, headers, **kw)
+        ctype = hdrs.get("content-type")
+        if ctype != "application/json; charset=utf-8":
+            raise AssertionError("%s %s: Content-Type %r, body %r"
+                                 % (method, path, ctype, data[:200]))
+        return status, json.loads(data.decode("utf-8")), hdrs
+
+    def tag(self, text, query="", headers=None):
+        body = text.encode("utf-8") if isinstance(text, str) else text
+        return self.json("POST", "/tag" + query, body,
+                         headers or {"Content-Type": "text/plain"})
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def raw_socket(self, timeout=10):
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        return s
+
+
+def write_config(path, config):
+    with open(path, "w", encoding="utf-8") as f:
+        for key, value in config.items():
+            if isinstance(value, (list, tuple)):
+                f.write("%s:\n" % key)
+                for v in value:
+                    f.write("  - %s\n" % v)
+            elif isinstance(value, bool):
+                f.write("%s: %s\n" % (key, "true" if value else "false"))
+            else:
+                f.write("%s: %s\n" % (key, value))
+
+
+def recv_all(sock, timeout=10):
+    """Everything the server sends until it closes (or the timeout)."""
+    sock.settimeout(timeout)
+    chunks = []
+    while True:
+        try:
+            b = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
+def parse_response(raw):
+    """(status, headers dict lower-case, body) of one raw HTTP/1.1 response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return status, hdrs, body
+
+
+class DaemonTestCase(unittest.TestCase):
+    """One daemon for the whole class (started in setUpClass)."""
+
+    daemon_kwargs = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(**cls.daemon_kwargs)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        if rc != 0:
+            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
