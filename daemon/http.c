@@ -143,7 +143,7 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, struct request *rq,
 static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq,
 				 unsigned status, json_t *j, const char *allow)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *s = j ? json_dumps(j, GZ_JSON_DUMP_FLAGS) : NULL;
 	json_decref(j);
 	if (!s)
 		return MHD_NO;
@@ -394,7 +394,16 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 	} else if (gz_tagger_run(t, set, text, len, &opts, &e)) {
 		ret = send_gz_error(c, rq, &e);
 	} else {
-		ret = send_json(c, rq, MHD_HTTP_OK, gz_json_tag_response(t, text, &opts), NULL);
+		struct gz_buf b = { 0 };
+		if (gz_json_write_tag_response(t, text, &opts, &b) == 0)
+			gz_buf_append(&b, "\n", 1);
+		if (b.failed) {
+			free(b.data);
+			ret = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+					 "out of memory while writing the answer");
+		} else {
+			ret = send_buffer(c, rq, MHD_HTTP_OK, b.data, b.len, JSON_TYPE, NULL);
+		}
 	}
 	json_decref(root);
 	free(types_buf);
@@ -444,16 +453,37 @@ static void tag_line(struct outbuf *o, struct request *rq, struct gz_tagger *t,
 	json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
 	json_object_set(answer, "id", id ? id : json_null());
 	if (!rc) {
-		if (gz_tagger_run(t, set, text, len, &opts, &e))
+		if (gz_tagger_run(t, set, text, len, &opts, &e)) {
 			error = gz_json_from_error(&e);
-		else
-			json_object_set_new(answer, "entities", gz_json_spans(t, text));
+		} else {
+			/* the common case: write the line directly, no tree */
+			char *ids = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
+			struct gz_buf b = { 0 };
+			gz_buf_append(&b, "{\"id\":", 6);
+			if (ids)
+				gz_buf_append(&b, ids, strlen(ids));
+			else
+				b.failed = 1;
+			gz_buf_append(&b, ",\"entities\":", 12);
+			gz_json_write_spans(t, text, &b);
+			gz_buf_append(&b, "}\n", 2);
+			free(ids);
+			if (!b.failed)
+				out_append(o, b.data, b.len);
+			else
+				o->failed = 1;
+			free(b.data);
+			json_decref(answer);
+			json_decref(root);
+			free(types_buf);
+			return;
+		}
 	}
 	if (error) {
 		json_object_set(answer, "error", json_object_get(error, "error"));
 		json_decref(error);
 	}
-	char *s = json_dumps(answer, JSON_COMPACT);
+	char *s = json_dumps(answer, GZ_JSON_DUMP_FLAGS);
 	if (s) {
 		out_append(o, s, strlen(s));
 		out_append(o, "\n", 1);

@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static json_t *attrs_json(const struct gz_entry *e)
 {
@@ -89,6 +91,131 @@ json_t *gz_json_entry(const struct gz_entry *e)
 	json_object_set_new(o, "line", json_integer(e->line));
 	return o;
 }
+
+/* ------------------------------------------------------- direct writers */
+
+void gz_buf_append(struct gz_buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d) {
+			b->failed = 1;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = 0;
+}
+
+void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	gz_buf_append(b, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		gz_buf_append(b, s + run, i - run);
+		char esc[6] = { '\\', (char)c, 0, 0, 0, 0 };
+		size_t k = 2;
+		switch (c) {
+		case '"': case '\\': break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		gz_buf_append(b, esc, k);
+		run = i + 1;
+	}
+	gz_buf_append(b, s + run, n - run);
+	gz_buf_append(b, "\"", 1);
+}
+
+static void append_num(struct gz_buf *b, size_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof num, "%zu", v);
+	gz_buf_append(b, num, (size_t)n);
+}
+
+static void append_cstr(struct gz_buf *b, const char *s)
+{
+	gz_buf_append(b, s, strlen(s));
+}
+
+int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b)
+{
+	size_t n = gz_tagger_span_count(t);
+	const struct gz_span *sp = gz_tagger_spans(t);
+	gz_buf_append(b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		const struct gz_entry *e = sp[i].entry;
+		append_cstr(b, i ? ",{\"start\":" : "{\"start\":");
+		append_num(b, sp[i].start);
+		append_cstr(b, ",\"end\":");
+		append_num(b, sp[i].end);
+		append_cstr(b, ",\"text\":");
+		gz_buf_append_json_string(b, text + sp[i].byte_start, sp[i].byte_end - sp[i].byte_start);
+		append_cstr(b, ",\"type\":");
+		gz_buf_append_json_string(b, e->type, strlen(e->type));
+		append_cstr(b, ",\"id\":");
+		gz_buf_append_json_string(b, e->id, strlen(e->id));
+		append_cstr(b, ",\"name\":");
+		gz_buf_append_json_string(b, e->name, strlen(e->name));
+		if (e->attrs) {
+			append_cstr(b, ",\"attrs\":");
+			append_cstr(b, e->attrs); /* stored as compact JSON already */
+		}
+		if (sp[i].alternative_count) {
+			append_cstr(b, ",\"alternatives\":[");
+			for (size_t a = 0; a < sp[i].alternative_count; a++) {
+				const struct gz_entry *x = sp[i].alternatives[a];
+				append_cstr(b, a ? ",{\"id\":" : "{\"id\":");
+				gz_buf_append_json_string(b, x->id, strlen(x->id));
+				append_cstr(b, ",\"type\":");
+				gz_buf_append_json_string(b, x->type, strlen(x->type));
+				append_cstr(b, ",\"name\":");
+				gz_buf_append_json_string(b, x->name, strlen(x->name));
+				gz_buf_append(b, "}", 1);
+			}
+			gz_buf_append(b, "]", 1);
+		}
+		gz_buf_append(b, "}", 1);
+	}
+	gz_buf_append(b, "]", 1);
+	return b->failed ? GZ_ENOMEM : 0;
+}
+
+int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
+			       const struct gz_tag_options *opts, struct gz_buf *b)
+{
+	append_cstr(b, "{\"entities\":");
+	gz_json_write_spans(t, text, b);
+	append_cstr(b, ",\"offsets\":\"");
+	append_cstr(b, gz_offsets_name(opts->offsets));
+	append_cstr(b, "\"}");
+	return b->failed ? GZ_ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------- errors */
 
 json_t *gz_json_error(const char *code, const char *fmt, ...)
 {

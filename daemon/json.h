@@ -16,6 +16,26 @@
  * 50.450000000000003 (15 digits always survive decimal -> double -> decimal). */
 #define GZ_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
+/* A growing output buffer for the writers below.  failed is set (and the
+ * buffer left as it was) when memory runs out. */
+struct gz_buf {
+	char *data;
+	size_t len, cap;
+	int failed;
+};
+
+void gz_buf_append(struct gz_buf *b, const char *s, size_t n);
+/* Appends s[0..n) as a JSON string, quotes included. */
+void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n);
+
+/* The fast path of POST /tag: writes the response JSON text straight into
+ * b, with no jansson tree on the way (a tree per span costs more than the
+ * tagging itself).  The same bytes as json_dumps of gz_json_tag_response,
+ * compact.  Returns 0, or GZ_ENOMEM. */
+int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b);
+int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
+			       const struct gz_tag_options *opts, struct gz_buf *b);
+
 /* The "entities" array of the last run of t over text (the text it was run
  * on, for the "text" fields).  New reference. */
 json_t *gz_json_spans(const struct gz_tagger *t, const char *text);

@@ -1111,6 +1111,41 @@ static void test_variation_selector_after_emoji_not_in_span(void **state)
 	gz_set_unref(set);
 }
 
+/* The direct writer behind POST /tag must say what the jansson tree says. */
+static void test_direct_writer_equals_jansson_response(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(PLACES(
+		"  - {id: kyiv, name: Kyiv, attrs: {country: UA, lat: 50.45, n: 3, ok: true, z: ~}}\n"
+		"  - {id: \"q\\\"uote\", name: \"Ab\\\\c\"}\n"
+		"  - {id: azov-town, name: Azov}\n"
+		"  - {id: azov-sea, name: Azov, priority: 2, attrs: {list: [1, \"x\\ty\"]}}\n"));
+	const char *texts[] = {
+		"Kyiv and Azov", "tab\tKyiv\x01\"Ab\\c\"", "\xf0\x9f\x98\x80" "Azov Kyiv", "", "nothing",
+	};
+	struct gz_tagger *t = gz_tagger_new();
+	for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+		for (int off = 0; off < 3; off++) {
+			struct gz_tag_options o;
+			gz_tag_options_init(&o);
+			o.offsets = (enum gz_offsets)off;
+			assert_int_equal(gz_tagger_run(t, set, texts[k], strlen(texts[k]), &o, NULL), 0);
+			struct gz_buf b = { 0 };
+			assert_int_equal(gz_json_write_tag_response(t, texts[k], &o, &b), 0);
+			json_error_t je;
+			json_t *direct = json_loads(b.data, 0, &je);
+			assert_non_null(direct);
+			json_t *tree = gz_json_tag_response(t, texts[k], &o);
+			assert_true(json_equal(direct, tree));
+			json_decref(direct);
+			json_decref(tree);
+			free(b.data);
+		}
+	}
+	gz_tagger_free(t);
+	gz_set_unref(set);
+}
+
 static void test_json_tag_response_exact(void **state)
 {
 	(void)state;
@@ -1230,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_long_text_many_spans),
 		cmocka_unit_test(test_random_texts_keep_span_invariants),
 		cmocka_unit_test(test_json_tag_response_exact),
+		cmocka_unit_test(test_direct_writer_equals_jansson_response),
 		cmocka_unit_test(test_soft_hyphen_and_zero_width_space_inside_word_ignored),
 		cmocka_unit_test(test_variation_selector_after_emoji_not_in_span),
 	};
