@@ -40,6 +40,7 @@
 #include "json.h"
 #include "set.h"
 #include "tagger.h"
+#include "web/web_page.h"
 
 /* ------------------------------------------------------------------ */
 /* types                                                               */
@@ -56,7 +57,7 @@ struct gz_http {
 	char address[300];
 };
 
-enum route { R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD };
+enum route { R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE };
 enum body_kind { BODY_RAW, BODY_JSON, BODY_NDJSON };
 
 struct request {
@@ -621,6 +622,24 @@ static enum MHD_Result route_entity(struct MHD_Connection *c, struct request *rq
 	return ret;
 }
 
+/* GET /: the page to paste an article and see it tagged (daemon/web/). */
+static enum MHD_Result route_page(struct MHD_Connection *c, struct request *rq)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		gz_web_page_len, (void *)gz_web_page, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(r, "Content-Security-Policy", gz_web_csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	rq->responded = 1;
+	rq->status = MHD_HTTP_OK;
+	return ret;
+}
+
 static int token_ok(struct MHD_Connection *c, const char *token)
 {
 	if (!token)
@@ -701,7 +720,9 @@ static int route_of(const char *url, const char *method, enum route *route,
 		*route = R_RELOAD, *allow = POST;
 		return post;
 	}
-	if (!strcmp(url, "/health"))
+	if (!strcmp(url, "/"))
+		*route = R_PAGE;
+	else if (!strcmp(url, "/health"))
 		*route = R_HEALTH;
 	else if (!strcmp(url, "/gazetteers"))
 		*route = R_GAZETTEERS;
@@ -856,6 +877,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	case R_GAZETTEERS: return route_gazetteers(c, rq);
 	case R_ENTITY: return route_entity(c, rq, rq->entity);
 	case R_RELOAD: return route_reload(c, rq);
+	case R_PAGE: return route_page(c, rq);
 	}
 	return MHD_NO;
 }
