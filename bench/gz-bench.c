@@ -2,7 +2,8 @@
  * gz-bench: the engine alone, for bench/run.  Loads gazetteers, reads a
  * corpus, and tags it (in paragraphs-sized pieces of about 64 KiB, as a
  * daemon would see articles) with full SPEC §3 semantics, reporting load
- * time, scan throughput and the number of spans, without JSON output.
+ * time, scan throughput (wall clock and CPU time, best of N) and the number
+ * of spans, without JSON output.
  *
  *   gz-bench CORPUS GAZETTEER... [--repeat N] [--overlaps all]
  */
@@ -18,6 +19,15 @@ static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time of this (single-threaded) process: on a machine shared with other
+ * work it measures the engine better than the wall clock does. */
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -54,7 +64,7 @@ int main(int argc, char **argv)
 			paths[np++] = argv[i];
 	}
 	long rss0 = rss_kb("VmRSS:");
-	double t0 = now();
+	double t0 = now(), c0 = cpu_now();
 	struct gz_set *set = NULL;
 	struct gz_diag diag;
 	gz_diag_init(&diag);
@@ -63,7 +73,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		return 1;
 	}
-	double load = now() - t0;
+	double load = now() - t0, load_cpu = cpu_now() - c0;
 	long rss1 = rss_kb("VmRSS:");
 
 	FILE *f = fopen(argv[1], "rb");
@@ -81,10 +91,10 @@ int main(int argc, char **argv)
 
 	struct gz_tagger *t = gz_tagger_new();
 	size_t spans = 0;
-	double best = 1e9;
+	double best = 1e9, best_cpu = 1e9;
 	for (int r = 0; r < repeat; r++) {
 		spans = 0;
-		double s0 = now();
+		double s0 = now(), sc0 = cpu_now();
 		size_t pos = 0;
 		while (pos < (size_t)size) {
 			size_t end = pos + 65536 < (size_t)size ? pos + 65536 : (size_t)size;
@@ -96,16 +106,18 @@ int main(int argc, char **argv)
 				spans += gz_tagger_span_count(t);
 			pos = end;
 		}
-		double el = now() - s0;
+		double el = now() - s0, cel = cpu_now() - sc0;
 		if (el < best)
 			best = el;
+		if (cel < best_cpu)
+			best_cpu = cel;
 	}
-	printf("{\"names\": %zu, \"entries\": %zu, \"load_s\": %.3f, \"set_rss_mb\": %.1f, "
-	       "\"peak_rss_mb\": %.1f, \"corpus_mb\": %.1f, \"scan_s\": %.3f, \"mb_per_s\": %.1f, "
-	       "\"spans\": %zu}\n",
-	       gz_set_name_count(set), gz_set_entry_count(set), load, (double)(rss1 - rss0) / 1024.0,
-	       (double)rss_kb("VmHWM:") / 1024.0, (double)size / 1e6, best, (double)size / 1e6 / best,
-	       spans);
+	printf("{\"names\": %zu, \"entries\": %zu, \"load_s\": %.3f, \"load_cpu_s\": %.3f, "
+	       "\"set_rss_mb\": %.1f, \"peak_rss_mb\": %.1f, \"corpus_mb\": %.1f, \"scan_s\": %.3f, "
+	       "\"mb_per_s\": %.1f, \"scan_cpu_s\": %.3f, \"mb_per_cpu_s\": %.1f, \"spans\": %zu}\n",
+	       gz_set_name_count(set), gz_set_entry_count(set), load, load_cpu,
+	       (double)(rss1 - rss0) / 1024.0, (double)rss_kb("VmHWM:") / 1024.0, (double)size / 1e6,
+	       best, (double)size / 1e6 / best, best_cpu, (double)size / 1e6 / best_cpu, spans);
 	gz_tagger_free(t);
 	gz_set_unref(set);
 	free(text);
