@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "error.h"
 
@@ -28,7 +29,7 @@ struct strtab {
 	size_t count, cap;  /* ids */
 	struct slot *slots;
 	size_t mask;
-	uint64_t *filter;   /* one bit per hash value modulo filter_mask + 1 */
+	uint64_t *filter;   /* see strtab_build_filter; NULL while building */
 	int no_nul;         /* its strings never hold a NUL byte (folded tokens) */
 	size_t filter_mask;
 };
@@ -69,15 +70,7 @@ struct gz_trie {
 
 /* --------------------------------------------------------- hash functions */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+#define mix64 gz_mix64
 
 static inline uint64_t edge_hash(uint32_t node, uint32_t gap, uint32_t token)
 {
@@ -104,32 +97,70 @@ static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint32_t h,
 	slots[i] = (struct slot){ head, h, id + 1 };
 }
 
+/* Tables of a million slots and more are random-accessed once per word of
+ * text: on 4 KiB pages every such access is also a TLB miss, so they ask
+ * for transparent huge pages (the kernel's default is madvise). */
+static void *big_calloc(size_t n, size_t size)
+{
+	size_t bytes = n * size;
+	if (bytes < (2u << 20))
+		return calloc(n, size);
+	bytes = (bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+	void *p = aligned_alloc(2u << 20, bytes);
+	if (!p)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);
+	memset(p, 0, bytes);
+	return p;
+}
+
 static int strtab_grow_slots(struct strtab *st)
 {
 	size_t cap = st->mask ? (st->mask + 1) * 2 : 1024;
-	struct slot *slots = calloc(cap, sizeof(*slots));
-	/* the filter: 8 bits per slot, so that a word no name has is usually
-	 * turned away by one cache line that stays in L2 */
-	size_t fbits = cap * 8;
-	uint64_t *filter = calloc(fbits / 64, sizeof(*filter));
-	if (!slots || !filter) {
-		free(slots);
-		free(filter);
+	struct slot *slots = big_calloc(cap, sizeof(*slots));
+	if (!slots)
 		return GZ_ENOMEM;
-	}
 	for (size_t id = 0; id < st->count; id++) {
 		uint32_t h = st->hashes[id];
 		uint64_t o = st->offs[id];
 		slot_put(slots, cap - 1, head_of(st->pool + (o >> 16), o & 0xFFFF), h, (uint32_t)id,
 			 o & 0xFFFF);
-		filter[(h & (fbits - 1)) >> 6] |= 1ULL << (h & 63);
 	}
 	free(st->slots);
-	free(st->filter);
 	st->slots = slots;
 	st->mask = cap - 1;
+	return 0;
+}
+
+/* The filter in front of the vocabulary: a blocked Bloom filter, three bits
+ * in one 64-bit word per string, about 12 bits per string (under 2% false
+ * positives).  Sized by the number of strings, not of slots, so that for a
+ * million-name gazetteer it stays a few MB and mostly in cache, where the
+ * slot table it guards is a hundred MB.  Built once, when the trie is done;
+ * lookups before that go straight to the slots. */
+static inline uint64_t filter_bits(uint32_t h)
+{
+	return (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63)) | (1ULL << ((h >> 12) & 63));
+}
+
+static inline size_t filter_word(uint32_t h, size_t mask)
+{
+	return (size_t)(mix64(h) >> 20) & mask;
+}
+
+static int strtab_build_filter(struct strtab *st)
+{
+	size_t words = 64;
+	while (words * 64 < st->count * 12)
+		words *= 2;
+	uint64_t *filter = big_calloc(words, sizeof(*filter));
+	if (!filter)
+		return GZ_ENOMEM;
+	for (size_t id = 0; id < st->count; id++)
+		filter[filter_word(st->hashes[id], words - 1)] |= filter_bits(st->hashes[id]);
+	free(st->filter);
 	st->filter = filter;
-	st->filter_mask = fbits - 1;
+	st->filter_mask = words - 1;
 	return 0;
 }
 
@@ -138,8 +169,11 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 	if (!st->slots)
 		return -1;
 	uint32_t h32 = (uint32_t)hash;
-	if (!(st->filter[(h32 & st->filter_mask) >> 6] & (1ULL << (h32 & 63))))
-		return -1;
+	if (st->filter) {
+		uint64_t bits = filter_bits(h32);
+		if ((st->filter[filter_word(h32, st->filter_mask)] & bits) != bits)
+			return -1;
+	}
 	uint64_t head = head_of(s, len);
 	size_t i = mix64(h32) & st->mask;
 	for (;;) {
@@ -200,7 +234,8 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 	st->hashes[id] = (uint32_t)hash;
 	st->pool_len += len;
 	slot_put(st->slots, st->mask, head_of(s, len), (uint32_t)hash, (uint32_t)id, len);
-	st->filter[((uint32_t)hash & st->filter_mask) >> 6] |= 1ULL << ((uint32_t)hash & 63);
+	if (st->filter) /* interning after the filter was built: keep it true */
+		st->filter[filter_word((uint32_t)hash, st->filter_mask)] |= filter_bits((uint32_t)hash);
 	return id;
 }
 
@@ -216,7 +251,8 @@ static void strtab_free(struct strtab *st)
 static size_t strtab_memory(const struct strtab *st)
 {
 	return st->pool_cap + st->cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
-	       (st->slots ? (st->mask + 1) * (sizeof(struct slot) + 1) : 0);
+	       (st->slots ? (st->mask + 1) * sizeof(struct slot) : 0) +
+	       (st->filter ? (st->filter_mask + 1) * sizeof(uint64_t) : 0);
 }
 
 /* ------------------------------------------------------ API implementation */
@@ -279,7 +315,7 @@ int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
 static int edges_grow(struct gz_trie *t)
 {
 	size_t cap = t->edges ? (t->edge_mask + 1) * 2 : 1024;
-	struct edge *edges = malloc(cap * sizeof(*edges));
+	struct edge *edges = big_calloc(cap, sizeof(*edges));
 	if (!edges)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < cap; i++)
@@ -398,6 +434,8 @@ int gz_trie_finish(struct gz_trie *t)
 	for (size_t i = 0; t->edges && i <= t->edge_mask; i++)
 		if (t->edges[i].child != GZ_TRIE_NONE && t->edges[i].node == GZ_TRIE_ROOT)
 			t->root_child[t->edges[i].token] = t->edges[i].child;
+	if (strtab_build_filter(&t->tokens))
+		return GZ_ENOMEM;
 	free(t->pend);
 	t->pend = NULL;
 	t->pend_cap = 0;
