@@ -34,7 +34,7 @@ struct gz_config {
 	enum gz_log_level log_level;
 	char *reload_token;        /* NULL: POST /reload needs no token */
 	int watch;                 /* reload when a gazetteer file changes (issue 5) */
-	char *user;                /* drop privileges to this user (later) */
+	char *user;                /* started as root: run as this user after binding */
 	char *path;                /* the config file read, or NULL */
 };
 

@@ -37,7 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
+#include "gz_version.h"
 #include "json.h"
+#include "metrics.h"
 #include "set.h"
 #include "tagger.h"
 #include "web/web_page.h"
@@ -52,12 +55,23 @@ struct gz_http {
 	struct gz_reloader *reloader;
 	size_t max_body;
 	char *reload_token;
+	int reload_refused;         /* non-loopback address and no token: /reload is off */
 	atomic_long in_flight;
+	struct gz_metrics *metrics;
+	struct gz_deadlines *deadlines; /* against slowloris (deadline.h) */
 	unsigned port;
 	char address[300];
 };
 
-enum route { R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE };
+/* R_NONE: no route (an unknown path), so a zeroed request has none. */
+enum route { R_NONE, R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE, R_METRICS };
+/* The endpoint label of each route in GET /metrics; a route missing here
+ * is counted as "other". */
+static const char *const route_labels[] = {
+	[R_NONE] = "other", [R_TAG] = "/tag", [R_HEALTH] = "/health",
+	[R_GAZETTEERS] = "/gazetteers", [R_ENTITY] = "/entities",
+	[R_RELOAD] = "/reload", [R_PAGE] = "/", [R_METRICS] = "/metrics",
+};
 enum body_kind { BODY_RAW, BODY_JSON, BODY_NDJSON };
 
 struct request {
@@ -73,6 +87,8 @@ struct request {
 	struct gz_tag_options opts;
 	char *types;                /* the types query parameter, owned */
 	char *entity;               /* GET /entities/{id}: the id, URL-decoded */
+	struct reload_wait *reload; /* POST /reload: waiting for its build */
+	struct gz_deadline *deadline; /* the connection's, or NULL */
 	struct timespec t0;
 	char line[160];             /* "POST /tag" for the access log */
 };
@@ -395,6 +411,7 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 	} else if (gz_tagger_run(t, set, text, len, &opts, &e)) {
 		ret = send_gz_error(c, rq, &e);
 	} else {
+		gz_metrics_tagged(rq->http->metrics, t, len);
 		struct gz_buf b = { 0 };
 		if (gz_json_write_tag_response(t, text, &opts, &b) == 0)
 			gz_buf_append(&b, "\n", 1);
@@ -457,6 +474,7 @@ static void tag_line(struct outbuf *o, struct request *rq, struct gz_tagger *t,
 		if (gz_tagger_run(t, set, text, len, &opts, &e)) {
 			error = gz_json_from_error(&e);
 		} else {
+			gz_metrics_tagged(rq->http->metrics, t, len);
 			/* the common case: write the line directly, no tree */
 			char *ids = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
 			struct gz_buf b = { 0 };
@@ -559,6 +577,23 @@ static void add_set_counts(json_t *j, const struct gz_set *set)
 	json_object_set_new(j, "files", json_integer((json_int_t)gz_set_file_count(set)));
 }
 
+/* The problems of the last failed reload: the first GZ_HEALTH_ERRORS as
+ * "FILE:LINE:COL: message", and how many there were. */
+#define GZ_HEALTH_ERRORS 100
+
+static void add_reload_errors(json_t *f, struct gz_reloader *r)
+{
+	struct gz_diag d;
+	gz_diag_init(&d);
+	size_t n = gz_reloader_errors(r, &d, GZ_HEALTH_ERRORS);
+	json_t *errors = json_array();
+	for (size_t i = 0; i < d.count; i++)
+		json_array_append_new(errors, json_string(d.lines[i]));
+	gz_diag_clear(&d);
+	json_object_set_new(f, "errors", errors);
+	json_object_set_new(f, "error_count", json_integer((json_int_t)n));
+}
+
 static enum MHD_Result route_health(struct MHD_Connection *c, struct request *rq)
 {
 	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
@@ -571,6 +606,7 @@ static enum MHD_Result route_health(struct MHD_Connection *c, struct request *rq
 		json_object_set_new(j, "status", json_string("ok"));
 		add_set_counts(j, set);
 		json_object_set_new(j, "loaded_at", iso_time(gz_set_loaded_at(set)));
+		json_object_set_new(j, "load_seconds", json_real(gz_set_load_seconds(set)));
 		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
 		gz_set_unref(set);
 	} else {
@@ -578,10 +614,15 @@ static enum MHD_Result route_health(struct MHD_Connection *c, struct request *rq
 		j = gz_json_error("not_ready", "no gazetteer set is loaded yet");
 		json_object_set_new(j, "status", json_string("loading"));
 	}
+	/* Which build answers: a rolling upgrade behind a balancer shows here. */
+	json_object_set_new(j, "version", json_string(GZ_VERSION));
+	if (st.building)
+		json_object_set_new(j, "reloading", json_true());
 	if (st.last_failed) {
 		json_t *f = json_object();
 		json_object_set_new(f, "message", json_string(st.last_error));
 		json_object_set_new(f, "at", iso_time(st.last_error_at));
+		add_reload_errors(f, rq->http->reloader);
 		json_object_set_new(j, "last_reload_error", f);
 	}
 	return send_json(c, rq, status, j, NULL);
@@ -599,8 +640,14 @@ static enum MHD_Result route_gazetteers(struct MHD_Connection *c, struct request
 			"path", f->path, "type", f->type,
 			"entries", (json_int_t)f->entries, "names", (json_int_t)f->names));
 	}
+	struct gz_reload_status st;
+	gz_reloader_status(rq->http->reloader, &st);
+	json_t *j = json_pack("{s:o, s:I, s:o, s:f}", "gazetteers", list,
+			      "generation", (json_int_t)st.generation,
+			      "loaded_at", iso_time(gz_set_loaded_at(set)),
+			      "load_seconds", gz_set_load_seconds(set));
 	gz_set_unref(set);
-	return send_json(c, rq, MHD_HTTP_OK, json_pack("{s:o}", "gazetteers", list), NULL);
+	return send_json(c, rq, MHD_HTTP_OK, j, NULL);
 }
 
 static enum MHD_Result route_entity(struct MHD_Connection *c, struct request *rq,
@@ -640,6 +687,18 @@ static enum MHD_Result route_page(struct MHD_Connection *c, struct request *rq)
 	return ret;
 }
 
+/* GET /metrics: the Prometheus text exposition (daemon/metrics.c). */
+static enum MHD_Result route_metrics(struct MHD_Connection *c, struct request *rq)
+{
+	struct gz_buf b = { 0 };
+	if (gz_metrics_write(rq->http->metrics, rq->http->reloader, &b)) {
+		free(b.data);
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory while writing the metrics");
+	}
+	return send_buffer(c, rq, MHD_HTTP_OK, b.data, b.len, GZ_METRICS_CONTENT_TYPE, NULL);
+}
+
 static int token_ok(struct MHD_Connection *c, const char *token)
 {
 	if (!token)
@@ -656,48 +715,79 @@ static int token_ok(struct MHD_Connection *c, const char *token)
 	return !diff;
 }
 
+/* POST /reload waits for the outcome of its build with its connection
+ * suspended: the worker thread goes on serving its other connections, and
+ * the reloader's thread resumes this one when the build has ended. */
+struct reload_wait {
+	struct gz_reload_waiter w; /* first: reload_done casts back */
+	struct MHD_Connection *c;
+};
+
+static void reload_done(struct gz_reload_waiter *w)
+{
+	MHD_resume_connection(((struct reload_wait *)w)->c);
+}
+
+static void reload_wait_free(struct reload_wait *rw)
+{
+	if (rw) {
+		gz_reload_outcome_clear(&rw->w.outcome);
+		free(rw);
+	}
+}
+
+static enum MHD_Result answer_reload(struct MHD_Connection *c, struct request *rq,
+				     const struct gz_reload_outcome *o)
+{
+	json_t *j;
+	unsigned status = MHD_HTTP_OK;
+	if (o->cancelled) {
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		j = gz_json_error("shutting_down", "gaztagd is stopping; nothing was reloaded");
+	} else if (o->rc) {
+		char buf[1200];
+		status = MHD_HTTP_UNPROCESSABLE_CONTENT;
+		j = gz_json_error("reload_failed", "%s", gz_error_format(&o->err, buf, sizeof(buf)));
+		json_t *errors = json_array();
+		for (size_t i = 0; i < o->diag.count; i++)
+			json_array_append_new(errors, json_string(o->diag.lines[i]));
+		json_object_set_new(json_object_get(j, "error"), "errors", errors);
+		json_object_set_new(json_object_get(j, "error"), "generation",
+				    json_integer((json_int_t)o->generation));
+	} else {
+		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "status", "ok",
+			      "entries", (json_int_t)o->entries, "names", (json_int_t)o->names,
+			      "files", (json_int_t)o->files,
+			      "generation", (json_int_t)o->generation, "seconds", o->seconds);
+	}
+	return send_json(c, rq, status, j, NULL);
+}
+
 static enum MHD_Result route_reload(struct MHD_Connection *c, struct request *rq)
 {
+	if (rq->reload) /* resumed: the build has ended */
+		return answer_reload(c, rq, &rq->reload->w.outcome);
+	if (rq->http->reload_refused)
+		return send_error(c, rq, MHD_HTTP_FORBIDDEN, "reload_disabled",
+				  "POST /reload is off: gaztagd listens on a non-loopback address "
+				  "and no reload_token is set (set one in the config file)");
 	if (!token_ok(c, rq->http->reload_token))
 		return send_error(c, rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
 				  "POST /reload needs 'Authorization: Bearer <reload_token>'");
-	struct gz_diag diag;
-	struct gz_error e = {0};
-	struct timespec t0, t1;
-	gz_diag_init(&diag);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = gz_reloader_reload(rq->http->reloader, &diag, &e);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	json_t *j;
-	unsigned status = MHD_HTTP_OK;
-	if (rc) {
-		char buf[1200];
-		gz_log(GZ_LOG_ERROR, "reload failed, keeping the old gazetteers: %s",
-		       gz_error_format(&e, buf, sizeof(buf)));
-		status = MHD_HTTP_UNPROCESSABLE_CONTENT;
-		j = gz_json_error("reload_failed", "%s", buf);
-		json_t *errors = json_array();
-		for (size_t i = 0; i < diag.count; i++)
-			json_array_append_new(errors, json_string(diag.lines[i]));
-		json_object_set_new(json_object_get(j, "error"), "errors", errors);
-	} else {
-		struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-		struct gz_reload_status st;
-		gz_reloader_status(rq->http->reloader, &st);
-		j = json_object();
-		json_object_set_new(j, "status", json_string("ok"));
-		if (set) {
-			add_set_counts(j, set);
-			gz_set_unref(set);
-		}
-		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
-		json_object_set_new(j, "seconds", json_real(secs));
-		gz_log(GZ_LOG_INFO, "reloaded by POST /reload in %.3f s (generation %llu)",
-		       secs, (unsigned long long)st.generation);
+	struct reload_wait *rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	rw->c = c;
+	rw->w.done = reload_done;
+	rq->reload = rw;
+	/* Suspended before asking: the build may end before this returns. */
+	MHD_suspend_connection(c);
+	if (gz_reloader_request(rq->http->reloader, GZ_RELOAD_HTTP, &rw->w)) {
+		rw->w.outcome.cancelled = 1; /* the reloader has stopped */
+		MHD_resume_connection(c);
 	}
-	gz_diag_clear(&diag);
-	return send_json(c, rq, status, j, NULL);
+	return MHD_YES;
 }
 
 /* ------------------------------------------------------------------ */
@@ -724,6 +814,8 @@ static int route_of(const char *url, const char *method, enum route *route,
 		*route = R_PAGE;
 	else if (!strcmp(url, "/health"))
 		*route = R_HEALTH;
+	else if (!strcmp(url, "/metrics"))
+		*route = R_METRICS;
 	else if (!strcmp(url, "/gazetteers"))
 		*route = R_GAZETTEERS;
 	else if (!strncmp(url, "/entities/", 10) && url[10])
@@ -734,6 +826,29 @@ static int route_of(const char *url, const char *method, enum route *route,
 	return get;
 }
 
+/* The 404 of route_of() < 0, the 405 of route_of() == 0. */
+static enum MHD_Result send_refusal(struct MHD_Connection *c, struct request *rq, int r,
+				    const char *url, const char *method, const char *allow)
+{
+	if (r < 0) {
+		json_t *j = gz_json_error("not_found", "no such endpoint: %s %.200s "
+					  "(see GET /health, POST /tag)", method, url);
+		return send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
+	}
+	json_t *j = gz_json_error("method_not_allowed", "%s is not allowed on %.200s; use %s",
+				  method, url, allow);
+	return send_json(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, j, allow);
+}
+
+static int has_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return (cl && strtoull(cl, NULL, 10) > 0) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 /* The first call: decide everything the headers allow.  Returns 1 when a
  * response was queued (in *ret), 0 to go on reading the body. */
 static int first_call(struct MHD_Connection *c, struct request *rq,
@@ -741,16 +856,13 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 {
 	const char *allow;
 	int r = route_of(url, method, &rq->route, &allow);
-	if (r < 0) {
-		json_t *j = gz_json_error("not_found", "no such endpoint: %s %.200s "
-					  "(see GET /health, POST /tag)", method, url);
-		*ret = send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
-		return 1;
-	}
-	if (r == 0) {
-		json_t *j = gz_json_error("method_not_allowed", "%s is not allowed on %.200s; use %s",
-					  method, url, allow);
-		*ret = send_json(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, j, allow);
+	if (r <= 0) {
+		/* Without a body the refusal waits for the last call, like the
+		 * GET answers below, so that keep-alive and the requests
+		 * pipelined behind it survive. */
+		if (!has_body(c))
+			return 0;
+		*ret = send_refusal(c, rq, r, url, method, allow);
 		return 1;
 	}
 	/* The GET routes answer at the last call, not here: an answer queued
@@ -855,6 +967,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
 		snprintf(rq->line, sizeof(rq->line), "%s %s", method, url);
 		gz_tag_options_init(&rq->opts);
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		rq->deadline = ci ? ci->socket_context : NULL;
+		gz_deadline_headers(rq->deadline);
 		enum MHD_Result ret;
 		if (first_call(c, rq, url, method, &ret))
 			return ret;
@@ -863,14 +979,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		gz_deadline_body(rq->deadline, n);
 		if (rq->responded)
 			return MHD_YES;
 		return append_body(rq, upload_data, n) ? MHD_NO : MHD_YES;
 	}
+	gz_deadline_handled(rq->deadline);
 	if (rq->responded)
 		return MHD_YES;
 	if (rq->received > h->max_body)
 		return send_too_large(c, rq);
+	const char *allow;
+	enum route route;
+	int r = route_of(url, method, &route, &allow);
+	if (r <= 0) /* a refusal that waited for the end of a request without body */
+		return send_refusal(c, rq, r, url, method, allow);
 	switch (rq->route) {
 	case R_TAG: return route_tag(c, rq);
 	case R_HEALTH: return route_health(c, rq);
@@ -878,6 +1001,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	case R_ENTITY: return route_entity(c, rq, rq->entity);
 	case R_RELOAD: return route_reload(c, rq);
 	case R_PAGE: return route_page(c, rq);
+	case R_METRICS: return route_metrics(c, rq);
+	case R_NONE: break;
 	}
 	return MHD_NO;
 }
@@ -890,6 +1015,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 	struct request *rq = *con_cls;
 	if (!rq)
 		return;
+	gz_metrics_request(h->metrics, rq->route, rq->responded ? rq->status : 0, rq->t0);
 	if (gz_log_enabled(GZ_LOG_DEBUG)) {
 		struct timespec t1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -899,10 +1025,12 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 		       (size_t)rq->received, ms,
 		       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	}
+	gz_deadline_next(rq->deadline);
 	int big = rq->len >= GZ_TRIM_AFTER || rq->response_len >= GZ_TRIM_AFTER;
 	free(rq->body);
 	free(rq->types);
 	free(rq->entity);
+	reload_wait_free(rq->reload);
 	free(rq);
 	*con_cls = NULL;
 	atomic_fetch_sub(&h->in_flight, 1);
@@ -912,6 +1040,21 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 	 * daemon.  Rare enough that the cost does not matter. */
 	if (big)
 		malloc_trim(0);
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct gz_http *h = cls;
+	gz_metrics_connection(h->metrics, code == MHD_CONNECTION_NOTIFY_STARTED);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? gz_deadline_open(h->deadlines, ci->connect_fd) : NULL;
+	} else {
+		gz_deadline_close(h->deadlines, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -972,19 +1115,29 @@ static int bind_listen(struct gz_http *h, const char *address, int *ipv6,
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[INET6_ADDRSTRLEN] = "?";
+	int loopback = 0;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
 		h->port = ntohs(s6->sin6_port);
 		snprintf(h->address, sizeof(h->address), "[%s]:%u", addr, h->port);
+		loopback = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
+			   (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) && s6->sin6_addr.s6_addr[12] == 127);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
 		h->port = ntohs(s4->sin_port);
 		snprintf(h->address, sizeof(h->address), "%s:%u", addr, h->port);
+		loopback = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
 	}
 	h->listen_fd = fd;
+	/* Anyone who can reach a non-loopback address could reload at will:
+	 * without a token, /reload stays off there (SPEC §5, issue 5). */
+	h->reload_refused = !loopback && !h->reload_token;
+	if (h->reload_refused)
+		gz_log(GZ_LOG_WARN, "listening on %s without a reload_token: POST /reload is off "
+		       "(SIGHUP and file watching still reload)", h->address);
 	return 0;
 }
 
@@ -997,7 +1150,8 @@ int gz_http_start(const struct gz_config *cfg, struct gz_reloader *reloader,
 	h->listen_fd = -1;
 	h->reloader = reloader;
 	h->max_body = cfg->max_body_bytes;
-	if (cfg->reload_token && !(h->reload_token = strdup(cfg->reload_token))) {
+	if (cfg->reload_token && cfg->reload_token[0] &&
+	    !(h->reload_token = strdup(cfg->reload_token))) {
 		free(h);
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
 	}
@@ -1010,16 +1164,22 @@ int gz_http_start(const struct gz_config *cfg, struct gz_reloader *reloader,
 	}
 	unsigned threads = gz_config_threads(cfg);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME | /* POST /reload waits suspended */
 			 MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
-	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h,
+	h->metrics = gz_metrics_new(route_labels, sizeof(route_labels) / sizeof(route_labels[0]));
+	h->deadlines = gz_deadlines_start(cfg->connection_timeout);
+	h->mhd = !h->metrics || !h->deadlines ? NULL : MHD_start_daemon(flags, 0, NULL, NULL, access_handler, h,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, to catch all */
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->listen_fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
 		MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, connection_notify, h,
 		MHD_OPTION_END);
 	if (!h->mhd) {
+		gz_deadlines_stop(h->deadlines);
+		gz_metrics_free(h->metrics);
 		close(h->listen_fd);
 		free(h->reload_token);
 		free(h);
@@ -1061,6 +1221,8 @@ void gz_http_stop(struct gz_http *h, unsigned grace_seconds)
 	if (left)
 		gz_log(GZ_LOG_WARN, "stopping with %ld request(s) still in flight", left);
 	MHD_stop_daemon(h->mhd);
+	gz_deadlines_stop(h->deadlines);
+	gz_metrics_free(h->metrics);
 	close(h->listen_fd);
 	free(h->reload_token);
 	free(h);

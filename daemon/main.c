@@ -15,10 +15,12 @@
 #include "fold.h"
 #include "gz_version.h"
 #include "http.h"
+#include "process.h"
 #include "json.h"
 #include "reload.h"
 #include "set.h"
 #include "tagger.h"
+#include "watch.h"
 
 struct args {
 	const char *config;
@@ -27,6 +29,7 @@ struct args {
 	size_t ngazetteers;
 	const char *threads;
 	const char *log_level;
+	const char *user;
 	int check;
 	const char *tag;
 	struct gz_tag_options opts;
@@ -36,6 +39,7 @@ struct args {
 static void usage(FILE *f)
 {
 	fputs("usage: gaztagd [--config FILE] [--listen HOST:PORT] [--gazetteers PATH]... [--threads N]\n"
+	      "               [--user NAME]\n"
 	      "       gaztagd --check [--gazetteers PATH]...\n"
 	      "       gaztagd --tag FILE|- [--gazetteers PATH]... [--types T,..] [--overlaps longest|all]\n"
 	      "               [--offsets codepoint|utf16|byte]\n"
@@ -204,28 +208,24 @@ static int initial_load(struct gz_reloader *r)
 	return 0;
 }
 
-/* SIGHUP: rebuild beside the set in service; a failure keeps the old one. */
-static void reload_on_signal(struct gz_reloader *r)
+/* Live reload (SPEC §6): the reloader's builder thread, and the watcher
+ * when `watch` is on.  SIGHUP and POST /reload need the builder, so failing
+ * to start it stops gaztagd; the watcher is a comfort, so failing to start
+ * it is a warning. */
+static int start_reloading(const struct gz_config *cfg, struct gz_reloader *r,
+			   struct gz_watch **watch)
 {
-	struct gz_diag diag;
 	struct gz_error err = { 0 };
-	char buf[1200];
-	gz_diag_init(&diag);
-	if (gz_reloader_reload(r, &diag, &err)) {
-		for (size_t i = 0; i < diag.count; i++)
-			gz_log(GZ_LOG_ERROR, "%s", diag.lines[i]);
-		gz_log(GZ_LOG_ERROR, "reload (SIGHUP) failed, keeping the old gazetteers: %s",
-		       gz_error_format(&err, buf, sizeof buf));
-	} else {
-		struct gz_set *set = gz_reloader_acquire(r);
-		struct gz_reload_status st;
-		gz_reloader_status(r, &st);
-		gz_log(GZ_LOG_INFO, "reloaded (SIGHUP): %zu entries, %zu names from %zu files "
-		       "(generation %llu)", gz_set_entry_count(set), gz_set_name_count(set),
-		       gz_set_file_count(set), (unsigned long long)st.generation);
-		gz_set_unref(set);
+	*watch = NULL;
+	if (gz_reloader_start(r)) {
+		gz_log(GZ_LOG_ERROR, "cannot start the reload thread");
+		return 1;
 	}
-	gz_diag_clear(&diag);
+	if (cfg->watch &&
+	    gz_watch_start(r, (const char *const *)cfg->gazetteers, cfg->gazetteer_count,
+			   GZ_WATCH_DEBOUNCE_MS, watch, &err))
+		gz_log(GZ_LOG_WARN, "%s; SIGHUP or POST /reload still reload", err.message);
+	return 0;
 }
 
 /* A test hook: GAZTAGD_TEST_LOAD_DELAY_MS holds the first load back, so
@@ -244,7 +244,8 @@ static void test_load_delay(void)
  * are blocked before any thread starts, so every worker inherits the mask
  * and sigwait here is the only place they are handled. */
 static int serve(const char *config, const char *listen, const char *const *gazetteers,
-		 size_t ngazetteers, const char *threads, const char *log_level)
+		 size_t ngazetteers, const char *threads, const char *log_level,
+		 const char *user)
 {
 	struct gz_config cfg;
 	struct gz_error err = { 0 };
@@ -255,8 +256,15 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 		return rc;
 	}
 	gz_log_set_level(cfg.log_level);
-	if (cfg.user)
-		gz_log(GZ_LOG_WARN, "'user' is not implemented yet; running as the current user");
+	/* The user is looked up before anything starts: a misspelt name must
+	 * stop gaztagd, not leave it running as root. */
+	struct gz_user run_as;
+	if (gz_process_find_user(user ? user : cfg.user, &run_as, &err)) {
+		gz_log(GZ_LOG_ERROR, "cannot start: %s", err.message);
+		gz_config_free(&cfg);
+		return 1;
+	}
+	gz_process_fit_fd_limit(cfg.max_connections, gz_config_threads(&cfg));
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -281,7 +289,15 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 	gz_log(GZ_LOG_INFO, "listening on %s", gz_http_address(http));
 	unsigned grace = cfg.connection_timeout + 1 < 60 ? cfg.connection_timeout + 1 : 60;
 	test_load_delay();
+	struct gz_watch *watch = NULL;
 	rc = initial_load(r);
+	/* Bound and loaded: root is no longer needed (process.h). */
+	if (rc == 0 && gz_process_drop_privileges(&run_as, &err)) {
+		gz_log(GZ_LOG_ERROR, "cannot start: %s", err.message);
+		rc = 1;
+	}
+	if (rc == 0)
+		rc = start_reloading(&cfg, r, &watch);
 	if (rc == 0) {
 		gz_log(GZ_LOG_INFO, "ready: %u thread%s, max body %zu bytes, %s", gz_config_threads(&cfg),
 		       gz_config_threads(&cfg) == 1 ? "" : "s", cfg.max_body_bytes,
@@ -291,7 +307,8 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 			if (sigwait(&sigs, &sig))
 				continue;
 			if (sig == SIGHUP) {
-				reload_on_signal(r);
+				/* built on the reloader's thread; the outcome is logged there */
+				gz_reloader_request(r, GZ_RELOAD_SIGHUP, NULL);
 				continue;
 			}
 			gz_log(GZ_LOG_INFO, "%s: stopping (finishing requests in flight)",
@@ -299,6 +316,11 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 			break;
 		}
 	}
+	/* The watcher and the builder go first: a POST /reload waiting for its
+	 * build is answered (cancelled, or with the outcome of the build under
+	 * way) before the server stops, which must not see it still waiting. */
+	gz_watch_stop(watch);
+	gz_reloader_stop(r);
 	gz_http_stop(http, grace);
 	gz_reloader_free(r);
 	gz_config_free(&cfg);
@@ -315,6 +337,7 @@ int main(int argc, char **argv)
 		{ "gazetteers", required_argument, NULL, 'g' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "tag", required_argument, NULL, 'T' },
 		{ "types", required_argument, NULL, 't' },
@@ -339,29 +362,38 @@ int main(int argc, char **argv)
 		case 'g': a.gazetteers[a.ngazetteers++] = optarg; break;
 		case 'j': a.threads = optarg; break;
 		case 'L': a.log_level = optarg; break;
+		case 'u': a.user = optarg; break;
 		case 'C': a.check = 1; break;
 		case 'T': a.tag = optarg; break;
 		case 't': a.opts.types = optarg; break;
 		case 'o':
 			if (gz_overlaps_parse(optarg, &a.opts.overlaps, &err)) {
 				fprintf(stderr, "gaztagd: --overlaps: %s\n", err.message);
+				free(gazetteer_flags);
 				return 2;
 			}
 			break;
 		case 'O':
 			if (gz_offsets_parse(optarg, &a.opts.offsets, &err)) {
 				fprintf(stderr, "gaztagd: --offsets: %s\n", err.message);
+				free(gazetteer_flags);
 				return 2;
 			}
 			break;
-		case 'V': printf("gaztagd %s\n", GZ_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		/* gazetteer_flags freed on every way out: LeakSanitizer builds
+		 * run --version and bad usage too. */
+		case 'V':
+			printf("gaztagd %s\n", GZ_VERSION);
+			free(gazetteer_flags);
+			return 0;
+		case 'h': usage(stdout); free(gazetteer_flags); return 0;
+		default: usage(stderr); free(gazetteer_flags); return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "gaztagd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		free(gazetteer_flags);
 		return 2;
 	}
 	gz_fold_init();
@@ -379,7 +411,7 @@ int main(int argc, char **argv)
 		gz_config_free(&cfg);
 	} else {
 		r = serve(a.config, a.listen, a.gazetteers, a.ngazetteers, a.threads,
-			  a.log_level);
+			  a.log_level, a.user);
 	}
 	free(gazetteer_flags);
 	return r;

@@ -27,11 +27,23 @@
 
 static struct gz_tagger *tagger;
 
+/* GZ_FUZZ_IGNORE keeps fuzzing past known bugs while they are being fixed
+ * (a comma-separated list; unset, every check aborts):
+ *   load-after-error: a crash in gz_set_load on a file with a YAML syntax
+ *     error; a file the parser refuses is then not loaded as a set;
+ *   soft-lead-trail: a name whose leading or trailing punctuation has a
+ *     space, dash or apostrophe beside or inside it ("Kyiv !") does not
+ *     match itself; such names are then not tried. */
+static int skip_load_after_error, skip_soft_lead_trail;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	gz_fold_init();
+	const char *ign = getenv("GZ_FUZZ_IGNORE");
+	skip_load_after_error = ign && strstr(ign, "load-after-error");
+	skip_soft_lead_trail = ign && strstr(ign, "soft-lead-trail");
 	tagger = gz_tagger_new();
 	if (!tagger)
 		abort();
@@ -46,6 +58,7 @@ static int self_matchable(const char *form)
 {
 	const unsigned char *s = (const unsigned char *)form;
 	size_t len = strlen(form), i = 0, newlines = 0, tok = 0, gap = 0;
+	int seen_token = 0, punct = 0, soft = 0, soft_lead = 0;
 	char tmp[GZ_FOLD_MAX];
 	while (i < len) {
 		uint32_t cp;
@@ -56,14 +69,24 @@ static int self_matchable(const char *form)
 		if (c == GZ_C_WORD || c == GZ_C_SOLO || c == GZ_C_MARK) {
 			tok += gz_fold_cp(cp, 1, tmp);
 			gap = 0;
+			if (!seen_token)
+				soft_lead = punct && soft;
+			seen_token = 1;
+			punct = soft = 0;
 		} else if (c != GZ_C_IGNORE) {
 			tok = 0;
-			if (c == GZ_C_OTHER)
+			if (c == GZ_C_OTHER) {
 				gap += gz_fold_cp(cp, 1, tmp);
+				punct = 1;
+			} else {
+				soft = 1;
+			}
 		}
 		if (tok > 512 || gap > 48 || newlines > 1)
 			return 0;
 	}
+	if (skip_soft_lead_trail && (soft_lead || (punct && soft)))
+		return 0;
 	return 1;
 }
 
@@ -118,6 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_diag(&diag, "fuzz.yaml");
 	gz_gazetteer_free(g);
 	gz_diag_clear(&diag);
+	if (problems && skip_load_after_error)
+		return 0;
 
 	/* the whole load, from a file */
 	struct gz_set *set = NULL;

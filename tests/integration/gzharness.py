@@ -263,3 +263,13 @@ class DaemonTestCase(unittest.TestCase):
         rc = cls.d.stop()
         if rc != 0:
             raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+
+
+def project_version():
+    """The version in meson.build's project(), which gaztagd reports in
+    --version and GET /health."""
+    with open(os.path.join(SOURCE_ROOT, "meson.build"), encoding="utf-8") as f:
+        m = re.search(r"^\s*version\s*:\s*'([^']+)'", f.read(), re.M)
+    if not m:
+        raise AssertionError("no version in meson.build's project()")
+    return m.group(1)

@@ -375,8 +375,9 @@ class OtherEndpointsTest(DaemonTestCase):
         status, body, _ = self.d.json("GET", "/health")
         self.assertEqual(status, 200)
         self.assertRegex(body.pop("loaded_at"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertIsInstance(body.pop("load_seconds"), float)
         self.assertEqual(body, {"status": "ok", "entries": 10, "names": 16, "files": 3,
-                                "generation": 1})
+                                "generation": 1, "version": gzharness.project_version()})
 
     def test_head_health(self):
         status, hdrs, data = self.d.request("HEAD", "/health")
@@ -385,7 +386,9 @@ class OtherEndpointsTest(DaemonTestCase):
 
     def test_gazetteers(self):
         status, body, _ = self.d.json("GET", "/gazetteers")
-        self.assertEqual((status, body), (200, {"gazetteers": [
+        self.assertRegex(body.pop("loaded_at"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertIsInstance(body.pop("load_seconds"), float)
+        self.assertEqual((status, body), (200, {"generation": 1, "gazetteers": [
             {"path": os.path.join(GAZETTEERS, "people.yaml"), "type": "person",
              "entries": 2, "names": 4},
             {"path": os.path.join(GAZETTEERS, "places.yaml"), "type": "place",
@@ -474,7 +477,7 @@ class NotReadyTest(unittest.TestCase):
         try:
             status, body, _ = d.json("GET", "/health")
             self.assertEqual((status, body), (503, {
-                "status": "loading",
+                "status": "loading", "version": gzharness.project_version(),
                 "error": {"code": "not_ready", "message": "no gazetteer set is loaded yet"}}))
             for method, path in (("POST", "/tag"), ("GET", "/gazetteers"),
                                  ("GET", "/entities/kyiv")):

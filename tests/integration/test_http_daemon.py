@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gzharness import (DATA, GAZETTEERS, Daemon, gaztagd_path,  # noqa: E402
-                       parse_response, recv_all, write_config)
+                       parse_response, project_version, recv_all, write_config)
 
 KEYS = ("listen, gazetteers, threads, max_body_bytes, max_connections, "
         "connection_timeout, log_level, reload_token, watch, user")
@@ -234,7 +234,9 @@ class ReloadTest(TempDirTestCase):
         return d.json("POST", "/reload", b"", headers)
 
     def test_reload_by_post_and_sighup_and_a_failed_reload_keeps_the_old_set(self):
-        d = self.start(config={"reload_token": "s3cret"}, gazetteers=(self.gz,))
+        # watch off: the reloads counted here are the POST and the SIGHUP only
+        d = self.start(config={"reload_token": "s3cret", "watch": False},
+                       gazetteers=(self.gz,))
         for token in (None, "wrong", "s3cret2", "s3cre"):
             with self.subTest(token=token):
                 status, body, hdrs = self.reload(d, token)
@@ -261,13 +263,16 @@ class ReloadTest(TempDirTestCase):
         status, health, _ = d.json("GET", "/health")
         failure = health.pop("last_reload_error")
         health.pop("loaded_at")
+        self.assertIsInstance(health.pop("load_seconds"), float)
         self.assertEqual((status, health), (200, {"status": "ok", "entries": 11, "names": 17,
-                                                  "files": 3, "generation": 2}))
+                                                  "files": 3, "generation": 2,
+                                                  "version": project_version()}))
         self.assertEqual(failure["message"], body["error"]["message"])
         self.assertRegex(failure["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         status, body, _ = d.tag("Odesa")
         self.assertEqual([e["id"] for e in body["entities"]], ["odesa"])
-        self.assertIsNotNone(d.wait_log("gaztagd: error: reload failed, keeping the old"))
+        self.assertIsNotNone(d.wait_log(
+            "gaztagd: error: reload (POST /reload) failed, keeping the old"))
 
         # Fixed, and reloaded by SIGHUP.
         self.set_places(PLACES_EXTRA + "  - id: lviv\n    name: Lviv\n")
@@ -277,12 +282,13 @@ class ReloadTest(TempDirTestCase):
             d.log())
         status, health, _ = d.json("GET", "/health")
         health.pop("loaded_at")
+        self.assertIsInstance(health.pop("load_seconds"), float)
         self.assertEqual(health, {"status": "ok", "entries": 12, "names": 18, "files": 3,
-                                  "generation": 3})
+                                  "generation": 3, "version": project_version()})
         self.assertEqual(d.stop(), 0)
 
     def test_failed_sighup_reload_is_logged(self):
-        d = self.start(gazetteers=(self.gz,))
+        d = self.start(config={"watch": False}, gazetteers=(self.gz,))
         self.set_places("  - nme: x\n")
         d.proc.send_signal(signal.SIGHUP)
         self.assertIsNotNone(d.wait_log(
