@@ -1023,6 +1023,15 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 	struct node *root = build_tree(&L, buf, len);
 	if (!L.broken && !L.oom)
 		load_file(&L, root, g);
+	if (L.broken) {
+		/* after a syntax error nothing taken so far can be trusted, not
+		 * even for the duplicate-id check: an entry cut short by a bad
+		 * indent is not the entry the user wrote */
+		for (size_t i = 0; i < g->count; i++)
+			free_entry(&g->entries[i]);
+		g->count = 0;
+		g->id_count = 0;
+	}
 	node_free(root);
 	report_problems(&L);
 	if (L.oom)

@@ -6,6 +6,8 @@
  */
 #include "json.h"
 
+#include "fold.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,14 +219,43 @@ int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
 
 /* ------------------------------------------------------------- errors */
 
+/* Messages may quote what a client sent (an option value, jansson's context
+ * of a JSON error), cut at a byte count: make them valid UTF-8, each bad
+ * byte a U+FFFD, or jansson refuses the whole error object. */
+static void make_utf8(const char *in, char *out, size_t size)
+{
+	size_t n = strlen(in), o = 0, i = 0;
+	while (i < n && o + 4 < size) {
+		size_t bad;
+		if (gz_utf8_validate(in + i, n - i, &bad) == 0)
+			bad = n - i;
+		size_t k = bad < size - o - 4 ? bad : size - o - 4;
+		memcpy(out + o, in + i, k);
+		o += k;
+		i += k;
+		if (k < bad)
+			break;
+		if (i < n) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	/* do not end inside a sequence cut by the size limit */
+	while (o > 0 && gz_utf8_validate(out, o, NULL) != 0)
+		o--;
+	out[o] = 0;
+}
+
 json_t *gz_json_error(const char *code, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], clean[1100];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+	make_utf8(msg, clean, sizeof clean);
+	return json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", clean);
 }
 
 json_t *gz_json_from_error(const struct gz_error *err)

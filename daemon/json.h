@@ -30,8 +30,9 @@ void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n);
 
 /* The fast path of POST /tag: writes the response JSON text straight into
  * b, with no jansson tree on the way (a tree per span costs more than the
- * tagging itself).  The same bytes as json_dumps of gz_json_tag_response,
- * compact.  Returns 0, or GZ_ENOMEM. */
+ * tagging itself).  The same JSON as gz_json_tag_response (json_equal),
+ * though reals in attrs keep the digits the gazetteer wrote.  Returns 0, or
+ * GZ_ENOMEM. */
 int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b);
 int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
 			       const struct gz_tag_options *opts, struct gz_buf *b);

@@ -552,6 +552,14 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		for (size_t i = 0; i < g->count; i++)
 			total_aliases += g->entries[i].alias_count;
 	}
+	if (problems) {
+		/* a file with problems may hold entries left half done (a syntax
+		 * error cuts one short): check only the ids, across all files,
+		 * so that one --check run lists duplicates too */
+		if ((r = check_duplicate_ids(s, diag, &problems)))
+			goto done;
+		goto done;
+	}
 	s->entries = calloc(total ? total : 1, sizeof(*s->entries));
 	s->aliases = calloc(total_aliases ? total_aliases : 1, sizeof(*s->aliases));
 	s->by_id = malloc((total ? total : 1) * sizeof(*s->by_id));

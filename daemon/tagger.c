@@ -76,6 +76,8 @@ struct gz_tagger {
 	const unsigned char *text;
 	size_t len;
 	enum gz_overlaps overlaps;
+	size_t last_end;  /* longest: where the last match ended; no later
+			   * candidate may start before it */
 	int oom;
 };
 
@@ -116,11 +118,21 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 
 /* ------------------------------------------------------------- matching */
 
-/* The text just before byte `at` must end with lead (folded).  Returns the
- * bytes it takes, or -1. */
+/* Soft characters may stand between a name's edge punctuation and its
+ * tokens, or inside it, as in a gap (SPEC §3.2: edge punctuation "belongs to
+ * it like a gap"), but not a blank line. */
+static int soft_class(enum gz_class c)
+{
+	return c == GZ_C_SPACE || c == GZ_C_SOFT || c == GZ_C_NEWLINE || c == GZ_C_IGNORE;
+}
+
+/* The text just before byte `at` must end with lead (folded), soft
+ * characters aside.  Returns the bytes it takes (up to the lead's first
+ * character), or -1. */
 static long match_lead(const unsigned char *text, size_t at, const char *lead, size_t lead_len)
 {
 	size_t pos = at, want = lead_len;
+	int newlines = 0;
 	char fold[GZ_FOLD_MAX];
 	while (want > 0) {
 		if (pos == 0)
@@ -130,35 +142,53 @@ static long match_lead(const unsigned char *text, size_t at, const char *lead, s
 			b--;
 		uint32_t cp;
 		gz_utf8_decode(text + b, pos - b, &cp);
-		if (gz_fold_class(cp) != GZ_C_OTHER)
+		enum gz_class c = gz_fold_class(cp);
+		if (soft_class(c)) {
+			if (c == GZ_C_NEWLINE && ++newlines >= 2)
+				return -1;
+			pos = b;
+			continue;
+		}
+		if (c != GZ_C_OTHER)
 			return -1;
 		size_t k = gz_fold_cp(cp, 1, fold);
 		if (k == 0 || k > want || memcmp(lead + want - k, fold, k) != 0)
 			return -1;
 		want -= k;
 		pos = b;
+		newlines = 0;
 	}
 	return (long)(at - pos);
 }
 
-/* The text from byte `at` must start with trail (folded). */
+/* The text from byte `at` must start with trail (folded), soft characters
+ * aside; the bytes taken end with the trail's last character. */
 static long match_trail(const unsigned char *text, size_t len, size_t at, const char *trail,
 			size_t trail_len)
 {
 	size_t pos = at, got = 0;
+	int newlines = 0;
 	char fold[GZ_FOLD_MAX];
 	while (got < trail_len) {
 		if (pos >= len)
 			return -1;
 		uint32_t cp;
 		size_t n = gz_utf8_decode(text + pos, len - pos, &cp);
-		if (gz_fold_class(cp) != GZ_C_OTHER)
+		enum gz_class c = gz_fold_class(cp);
+		if (soft_class(c)) {
+			if (c == GZ_C_NEWLINE && ++newlines >= 2)
+				return -1;
+			pos += n;
+			continue;
+		}
+		if (c != GZ_C_OTHER)
 			return -1;
 		size_t k = gz_fold_cp(cp, 1, fold);
 		if (k == 0 || got + k > trail_len || memcmp(trail + got, fold, k) != 0)
 			return -1;
 		got += k;
 		pos += n;
+		newlines = 0;
 	}
 	return (long)(pos - at);
 }
@@ -263,6 +293,9 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 			if (nm->case_sensitive &&
 			    !match_case(t, i, j, t->pool + nm->cased, nm->cased_len))
 				continue;
+			/* leading punctuation must not reach back into the last match */
+			if (t->overlaps == GZ_OVERLAPS_LONGEST && t->toks[i].start - (size_t)lead < t->last_end)
+				continue;
 			if (GROW(t, t->cands, t->ncands, t->capcands, 1))
 				return -1;
 			t->cands[t->ncands++] = (struct cand){
@@ -312,6 +345,7 @@ static void flush_segment(struct gz_tagger *t)
 			}
 			/* go on after the match */
 			size_t last = t->cands[0].last, end = t->cands[0].bend;
+			t->last_end = end;
 			i = last + 1;
 			while (i < t->ntoks && t->toks[i].start < end)
 				i++;
@@ -718,6 +752,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->text = (const unsigned char *)text;
 	t->len = len;
 	t->overlaps = opts->overlaps;
+	t->last_end = 0;
 	t->oom = 0;
 	scan(t);
 	if (t->oom)
