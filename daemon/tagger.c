@@ -120,10 +120,31 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 
 /* Soft characters may stand between a name's edge punctuation and its
  * tokens, or inside it, as in a gap (SPEC §3.2: edge punctuation "belongs to
- * it like a gap"), but not a blank line. */
-static int soft_class(enum gz_class c)
+ * it like a gap"), but not a blank line.  Line breaks count as scan() counts
+ * them in a gap: CR LF is one, a dash or apostrophe ends a run of them (the
+ * line is not blank), U+2029 is a blank line by itself. */
+struct soft_state {
+	int newlines;
+};
+
+/* 1: soft, skip it; 0: not soft; -1: a blank line, no match. */
+static int soft_step(struct soft_state *st, uint32_t cp, enum gz_class c, int crlf)
 {
-	return c == GZ_C_SPACE || c == GZ_C_SOFT || c == GZ_C_NEWLINE || c == GZ_C_IGNORE;
+	switch (c) {
+	case GZ_C_SPACE: case GZ_C_IGNORE: case GZ_C_MARK:
+		return 1;
+	case GZ_C_SOFT:
+		st->newlines = 0;
+		return 1;
+	case GZ_C_NEWLINE:
+		if (cp == 0x2029)
+			return -1;
+		if (!crlf && ++st->newlines >= 2)
+			return -1;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* The text just before byte `at` must end with lead (folded), soft
@@ -132,7 +153,7 @@ static int soft_class(enum gz_class c)
 static long match_lead(const unsigned char *text, size_t at, const char *lead, size_t lead_len)
 {
 	size_t pos = at, want = lead_len;
-	int newlines = 0;
+	struct soft_state st = { 0 };
 	char fold[GZ_FOLD_MAX];
 	while (want > 0) {
 		if (pos == 0)
@@ -143,9 +164,10 @@ static long match_lead(const unsigned char *text, size_t at, const char *lead, s
 		uint32_t cp;
 		gz_utf8_decode(text + b, pos - b, &cp);
 		enum gz_class c = gz_fold_class(cp);
-		if (soft_class(c)) {
-			if (c == GZ_C_NEWLINE && ++newlines >= 2)
-				return -1;
+		int soft = soft_step(&st, cp, c, cp == '\r' && text[b + 1] == '\n' && b + 1 < at);
+		if (soft < 0)
+			return -1;
+		if (soft) {
 			pos = b;
 			continue;
 		}
@@ -156,7 +178,7 @@ static long match_lead(const unsigned char *text, size_t at, const char *lead, s
 			return -1;
 		want -= k;
 		pos = b;
-		newlines = 0;
+		st.newlines = 0;
 	}
 	return (long)(at - pos);
 }
@@ -167,7 +189,7 @@ static long match_trail(const unsigned char *text, size_t len, size_t at, const 
 			size_t trail_len)
 {
 	size_t pos = at, got = 0;
-	int newlines = 0;
+	struct soft_state st = { 0 };
 	char fold[GZ_FOLD_MAX];
 	while (got < trail_len) {
 		if (pos >= len)
@@ -175,9 +197,10 @@ static long match_trail(const unsigned char *text, size_t len, size_t at, const 
 		uint32_t cp;
 		size_t n = gz_utf8_decode(text + pos, len - pos, &cp);
 		enum gz_class c = gz_fold_class(cp);
-		if (soft_class(c)) {
-			if (c == GZ_C_NEWLINE && ++newlines >= 2)
-				return -1;
+		int soft = soft_step(&st, cp, c, cp == '\r' && pos + 1 < len && text[pos + 1] == '\n');
+		if (soft < 0)
+			return -1;
+		if (soft) {
 			pos += n;
 			continue;
 		}
@@ -188,7 +211,7 @@ static long match_trail(const unsigned char *text, size_t len, size_t at, const 
 			return -1;
 		got += k;
 		pos += n;
-		newlines = 0;
+		st.newlines = 0;
 	}
 	return (long)(pos - at);
 }

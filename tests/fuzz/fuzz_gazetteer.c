@@ -32,8 +32,9 @@ static struct gz_tagger *tagger;
  *   load-after-error: a crash in gz_set_load on a file with a YAML syntax
  *     error; a file the parser refuses is then not loaded as a set;
  *   soft-lead-trail: a name whose leading or trailing punctuation has a
- *     space, dash or apostrophe beside or inside it ("Kyiv !") does not
- *     match itself; such names are then not tried. */
+ *     space, dash or apostrophe beside or inside it ("Kyiv !"), or an
+ *     invisible character or a stray mark between it and the first token
+ *     ("(<ZWSP>UN)"), does not match itself; such names are then not tried. */
 static int skip_load_after_error, skip_soft_lead_trail;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -51,7 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Whether the tagger can be expected to find form in itself: no blank
- * line in it (two line breaks), no token over 512 folded bytes, no run of
+ * line in it, no token over 512 folded bytes, no run of
  * significant punctuation over 48 bytes (the tagger's gap and token
  * buffers are bounded by design). */
 static int self_matchable(const char *form)
@@ -64,9 +65,15 @@ static int self_matchable(const char *form)
 		uint32_t cp;
 		i += gz_utf8_decode(s + i, len - i, &cp);
 		enum gz_class c = gz_fold_class(cp);
-		if (c == GZ_C_NEWLINE)
+		/* a blank line as the text scan sees one: two line breaks (CR LF
+		 * counting once) with only spaces between, or U+2029 */
+		if (c == GZ_C_NEWLINE && !(cp == '\r' && i < len && s[i] == '\n'))
 			newlines += cp == 0x2029 ? 2 : 1;
-		if (c == GZ_C_WORD || c == GZ_C_SOLO || c == GZ_C_MARK) {
+		else if (c == GZ_C_OTHER || c == GZ_C_SOFT || c == GZ_C_WORD || c == GZ_C_SOLO)
+			newlines = 0;
+		if (!seen_token && (c == GZ_C_IGNORE || c == GZ_C_MARK)) {
+			soft = 1; /* before the first token: invisible or stray */
+		} else if (c == GZ_C_WORD || c == GZ_C_SOLO || c == GZ_C_MARK) {
 			tok += gz_fold_cp(cp, 1, tmp);
 			gap = 0;
 			if (!seen_token)

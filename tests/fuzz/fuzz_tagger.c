@@ -416,8 +416,8 @@ static void check_json(const unsigned char *s, enum gz_offsets off)
 	json_decref(arr);
 
 	/* the writer that POST /tag uses: the same JSON as the jansson tree
-	 * (not byte for byte, as json.h says: attrs reals keep their own
-	 * spelling, 1e5 where json_dumps writes 100000.0) */
+	 * (json_equal, not byte for byte: attrs reals keep their own spelling,
+	 * 1e5 where json_dumps writes 100000.0; see json.h) */
 	struct gz_tag_options o;
 	gz_tag_options_init(&o);
 	o.offsets = off;

@@ -17,10 +17,12 @@
  * lines, and punctuation that begins or ends a name (U.S., (UN), Yahoo!).
  *
  * Where SPEC §3.2 leaves room, the reference reads it as follows: the
- * punctuation that begins (ends) a name must be the run of punctuation
- * right before (after) the text's tokens, its folded form ending (starting)
- * with the name's; a blank line is two line breaks (CR LF counting as one)
- * with nothing but spaces between them, or a paragraph separator; under
+ * punctuation that begins (ends) a name must be the punctuation nearest
+ * before (after) the text's tokens, soft characters aside as in a gap, its
+ * folded form ending (starting) with the name's, the span starting (ending)
+ * at its first (last) character; a blank line is two line breaks (CR LF
+ * counting as one) with nothing but spaces between them, or a paragraph
+ * separator; under
  * `longest` the spans are taken greedily from the `all` spans sorted by
  * start, longest first, skipping any that starts before the last one taken
  * ends.
@@ -100,6 +102,7 @@ static const char *const TEXT_GAPS[] = {
 	"", "\n-\n", "\xc2\xa0",
 	"\xe2\x80\xa8", "\xe2\x80\xa9", "\r", "\r\r", "\x0b", "\xc2\x85", /* LS, PS, CR, VT, NEL */
 	"\xef\xbc\x8e", "\xef\xbc\x86", "/", " / ", "\xe2\x80\x8b",             /* fullwidth . &, ZWSP */
+	" (\n", "(\r\n", ".\r\n", ". \n", "!\n\n", "(\n-\n", "\n)", "\xe2\x80\x9c\xe2\x80\x8b", /* edge punctuation, then soft */
 };
 
 static const char *const TYPES[] = { "person", "place", "org" };
@@ -344,12 +347,35 @@ static void ref_compile(const char *form, struct rtext *r)
 	ref_tokenize(form, strlen(form), r);
 }
 
-/* The significant characters right before byte `at` (a run of class
- * OTHER) must end with lead; returns where the span starts, or -1. */
+/* Edge punctuation "belongs to [the name] like a gap" (SPEC §3.2): between
+ * it and the tokens, and inside it, soft characters may stand (spaces,
+ * dashes, apostrophes, a line break, invisible characters, stray marks),
+ * but not a blank line.  skip_soft counts line breaks as the gap rule does:
+ * CR LF is one, and anything but a space resets the count. */
+static int soft_at(uint32_t cp, int *breaks, int crlf)
+{
+	enum gz_class c = gz_fold_class(cp);
+	if (c == GZ_C_SPACE || c == GZ_C_IGNORE || c == GZ_C_MARK)
+		return 1;
+	if (c == GZ_C_SOFT) {
+		*breaks = 0;
+		return 1;
+	}
+	if (c == GZ_C_NEWLINE) {
+		if (!crlf && ++*breaks >= 2)
+			return -1;
+		return cp == 0x2029 ? -1 : 1;
+	}
+	return 0;
+}
+
+/* The text before byte `at` must end with lead, soft characters aside;
+ * returns where the span starts (the lead's first character), or -1. */
 static long lead_start(const char *s, size_t at, const char *lead, size_t llen)
 {
 	char buf[512];
 	size_t have = 0, pos = at;
+	int breaks = 0;
 	while (have < llen) {
 		if (pos == 0)
 			return -1;
@@ -358,30 +384,54 @@ static long lead_start(const char *s, size_t at, const char *lead, size_t llen)
 			b--;
 		size_t n;
 		uint32_t cp = decode(s, pos, b, &n);
+		/* walking backwards, the \n of a CR LF is met first */
+		int crlf = cp == '\n' && b > 0 && s[b - 1] == '\r';
+		int soft = soft_at(cp, &breaks, crlf);
+		if (soft < 0)
+			return -1;
+		if (soft) {
+			pos = b;
+			continue;
+		}
 		if (gz_fold_class(cp) != GZ_C_OTHER)
 			return -1;
 		char f[GZ_FOLD_MAX];
 		size_t k = gz_fold_cp(cp, 1, f);
+		if (have + k > sizeof buf)
+			return -1;
 		memmove(buf + k, buf, have);
 		memcpy(buf, f, k);
 		have += k;
+		breaks = 0;
 		pos = b;
 	}
 	return have == llen && memcmp(buf, lead, llen) == 0 ? (long)pos : -1;
 }
 
+/* The text from byte `at` must start with trail, soft characters aside;
+ * returns where the span ends (after the trail's last character), or -1. */
 static long trail_end(const char *s, size_t len, size_t at, const char *trail, size_t tlen)
 {
 	char buf[512];
 	size_t have = 0, pos = at;
+	int breaks = 0;
 	while (have < tlen) {
 		if (pos >= len)
 			return -1;
 		size_t n;
 		uint32_t cp = decode(s, len, pos, &n);
-		if (gz_fold_class(cp) != GZ_C_OTHER)
+		int crlf = cp == '\r' && pos + 1 < len && s[pos + 1] == '\n';
+		int soft = soft_at(cp, &breaks, crlf);
+		if (soft < 0)
+			return -1;
+		if (soft) {
+			pos += n;
+			continue;
+		}
+		if (gz_fold_class(cp) != GZ_C_OTHER || have + GZ_FOLD_MAX > sizeof buf)
 			return -1;
 		have += gz_fold_cp(cp, 1, buf + have);
+		breaks = 0;
 		pos += n;
 	}
 	return have == tlen && memcmp(buf, trail, tlen) == 0 ? (long)pos : -1;
@@ -466,9 +516,12 @@ static void ref_render(struct rmatch *m, size_t n, int longest, const char *text
 			k += (size_t)snprintf(out + k, size - k, "%s%zu-%zu [%.*s] %s", spans ? "; " : "",
 					      m[i].bs, m[i].be, (int)(m[i].be - m[i].bs), text + m[i].bs,
 					      m[i].e->id);
-			for (size_t a = i + 1, na = 0; a < j; a++) {
-				if (m[a].e == m[a - 1].e)
+			size_t na = 0;
+			const void *prev = m[i].e;
+			for (size_t a = i + 1; a < j && k < size; a++) {
+				if ((const void *)m[a].e == prev)
 					continue;
+				prev = m[a].e;
 				k += (size_t)snprintf(out + k, size - k, "%s%s", na++ ? "," : " alt=",
 						      m[a].e->id);
 			}

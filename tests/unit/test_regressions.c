@@ -123,6 +123,51 @@ static void test_space_beside_end_punctuation_still_matches_itself(void **state)
 	gz_set_unref(set);
 }
 
+/* fuzz_gazetteer: an invisible format character (zero-width space, soft
+ * hyphen: "neither splits a token nor counts in a gap", fold.h) or a stray
+ * combining mark between a name's leading punctuation and its first token
+ * stopped match_lead, which accepts only punctuation there: "(<ZWSP>UN)"
+ * matched neither the name "(UN)" nor itself, while "(UN<ZWSP>)" matched. */
+static void test_invisible_character_after_leading_punctuation_ignored(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(
+		"type: org\nentries:\n"
+		"  - {id: un, name: \"(UN)\"}\n"
+		"  - {id: metoo, name: \"#MeToo\"}\n"
+		"  - {id: zwsp, name: \"(\xe2\x80\x8b" "Azov)\"}\n");
+	/* code point offsets; U+200B and U+00AD count one each */
+	assert_string_equal(tag(set, "(UN\xe2\x80\x8b)"), "0-5 [(UN\xe2\x80\x8b)] un");
+	assert_string_equal(tag(set, "(\xe2\x80\x8bUN)"), "0-5 [(\xe2\x80\x8bUN)] un");
+	assert_string_equal(tag(set, "#\xc2\xadMeToo"), "0-7 [#\xc2\xadMeToo] metoo");
+	assert_string_equal(tag(set, "(\xe2\x80\x8b" "Azov)"), "0-7 [(\xe2\x80\x8b" "Azov)] zwsp");
+	gz_set_unref(set);
+}
+
+/* test_differential and fuzz_gazetteer, after the fix of soft characters
+ * beside edge punctuation: match_lead/match_trail count line breaks unlike
+ * a gap does.  CR LF counted as two breaks, a blank line ("(\r\nUN)" and
+ * "Kyiv\r\n." did not match while "(\nUN)" did; "Saint\r\nPetersburg"
+ * matches), a dash between two breaks did not reset the count ("(\n-\nUN)";
+ * "Saint\n-\nPetersburg" matches), and a stray combining mark, ignored in
+ * a gap, stopped the match ("(<U+0301>UN)"). */
+static void test_edge_punctuation_line_breaks_counted_as_in_a_gap(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(
+		"type: org\nentries:\n"
+		"  - {id: un, name: \"(UN)\"}\n"
+		"  - {id: kyiv, name: \"Kyiv.\"}\n");
+	assert_string_equal(tag(set, "(\nUN)"), "0-5 [(\nUN)] un");
+	assert_string_equal(tag(set, "(\r\nUN)"), "0-6 [(\r\nUN)] un");
+	assert_string_equal(tag(set, "Kyiv\r\n."), "0-7 [Kyiv\r\n.] kyiv");
+	assert_string_equal(tag(set, "(\n-\nUN)"), "0-7 [(\n-\nUN)] un");
+	assert_string_equal(tag(set, "(\xcc\x81UN)"), "0-5 [(\xcc\x81UN)] un");
+	/* a blank line, however written, still never lies inside a match */
+	assert_string_equal(tag(set, "(\n\nUN) (\r\n\r\nUN) Kyiv\n \n."), "");
+	gz_set_unref(set);
+}
+
 /* fuzz_request: an error message that holds invalid UTF-8 made
  * gz_json_error return NULL (json_pack refuses such a string), and gaztagd
  * then closed the connection without an answer (curl: "Empty reply from
@@ -188,6 +233,8 @@ int main(void)
 		cmocka_unit_test(test_lead_punctuation_never_overlaps_previous_match),
 		cmocka_unit_test(test_after_trailing_punctuation_next_name_without_lead_matches),
 		cmocka_unit_test(test_space_beside_end_punctuation_still_matches_itself),
+		cmocka_unit_test(test_invisible_character_after_leading_punctuation_ignored),
+		cmocka_unit_test(test_edge_punctuation_line_breaks_counted_as_in_a_gap),
 		cmocka_unit_test(test_json_error_with_invalid_utf8_in_message_still_an_error),
 		cmocka_unit_test(test_error_from_client_bytes_converts_to_json),
 	};
