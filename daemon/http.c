@@ -42,6 +42,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "set.h"
+#include "request.h"
 #include "tagger.h"
 #include "web/web_page.h"
 
@@ -300,99 +301,6 @@ bad:
 /* POST /tag                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Reads the option fields of a JSON request object (or NDJSON line) over
- * opts; *types_buf owns a joined "a,b" types list.  Unknown keys are
- * refused, as a typo silently ignored would tag with the wrong options. */
-static int json_options(json_t *obj, struct gz_tag_options *opts,
-			char **types_buf, int allow_id, struct gz_error *err)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(obj, key, v) {
-		if (!strcmp(key, "text") || (allow_id && !strcmp(key, "id")))
-			continue;
-		if (!strcmp(key, "overlaps") || !strcmp(key, "offsets")) {
-			if (!json_is_string(v))
-				return gz_error_set(err, GZ_EINVAL, "'%s' must be a string", key);
-			int rc = key[1] == 'v'
-				? gz_overlaps_parse(json_string_value(v), &opts->overlaps, err)
-				: gz_offsets_parse(json_string_value(v), &opts->offsets, err);
-			if (rc)
-				return rc;
-		} else if (!strcmp(key, "types")) {
-			free(*types_buf);
-			*types_buf = NULL;
-			opts->types = NULL;
-			if (json_is_null(v))
-				continue;
-			if (json_is_string(v)) {
-				*types_buf = strdup(json_string_value(v));
-			} else if (json_is_array(v)) {
-				size_t i, n = 1;
-				json_t *t;
-				json_array_foreach(v, i, t) {
-					if (!json_is_string(t))
-						return gz_error_set(err, GZ_EINVAL,
-								    "'types' must be a list of strings");
-					n += json_string_length(t) + 1;
-				}
-				if (!(*types_buf = calloc(1, n)))
-					return gz_error_set(err, GZ_ENOMEM, "out of memory");
-				json_array_foreach(v, i, t) {
-					if (i)
-						strcat(*types_buf, ",");
-					strcat(*types_buf, json_string_value(t));
-				}
-			} else {
-				return gz_error_set(err, GZ_EINVAL,
-						    "'types' must be a list of strings");
-			}
-			if (!*types_buf)
-				return gz_error_set(err, GZ_ENOMEM, "out of memory");
-			opts->types = *types_buf;
-		} else {
-			return gz_error_set(err, GZ_EINVAL,
-					    "unknown field '%.100s' (expected %stext, types, "
-					    "overlaps or offsets)", key, allow_id ? "id, " : "");
-		}
-	}
-	return 0;
-}
-
-/* Parses one JSON request object: its text and options.  Returns 0, or
- * -1 with *error set to the JSON error to answer. */
-static int parse_json_request(const char *buf, size_t len, int allow_id,
-			      json_t **root, const char **text, size_t *text_len,
-			      struct gz_tag_options *opts, char **types_buf,
-			      json_t **error)
-{
-	json_error_t jerr;
-	struct gz_error e = {0};
-	*root = json_loadb(buf, len, JSON_ALLOW_NUL, &jerr);
-	if (!*root) {
-		*error = gz_json_error("bad_json", "invalid JSON at line %d, column %d: %s",
-				       jerr.line, jerr.column, jerr.text);
-		return -1;
-	}
-	if (!json_is_object(*root)) {
-		*error = gz_json_error("bad_json", "expected a JSON object with a \"text\" field");
-		return -1;
-	}
-	json_t *t = json_object_get(*root, "text");
-	if (!json_is_string(t)) {
-		*error = gz_json_error("bad_parameter", t ? "\"text\" must be a string"
-						     : "missing \"text\" field");
-		return -1;
-	}
-	if (json_options(*root, opts, types_buf, allow_id, &e)) {
-		*error = gz_json_from_error(&e);
-		return -1;
-	}
-	*text = json_string_value(t);
-	*text_len = json_string_length(t);
-	return 0;
-}
-
 static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 				  struct gz_tagger *t, const struct gz_set *set)
 {
@@ -405,8 +313,8 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 	enum MHD_Result ret;
 
 	if (rq->kind == BODY_JSON &&
-	    parse_json_request(rq->body ? rq->body : "", rq->len, 0, &root, &text,
-			       &len, &opts, &types_buf, &error)) {
+	    gz_request_parse_json(rq->body ? rq->body : "", rq->len, 0, &root, &text,
+				  &len, &opts, &types_buf, &error)) {
 		ret = send_json(c, rq, MHD_HTTP_BAD_REQUEST, error, NULL);
 	} else if (gz_tagger_run(t, set, text, len, &opts, &e)) {
 		ret = send_gz_error(c, rq, &e);
@@ -428,111 +336,18 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 	return ret;
 }
 
-struct outbuf {
-	char *data;
-	size_t len, cap;
-	int failed;
-};
-
-static void out_append(struct outbuf *o, const char *s, size_t n)
+static void ndjson_tagged(void *cls, const struct gz_tagger *t, size_t len)
 {
-	if (o->failed)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 4096;
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		char *d = realloc(o->data, cap);
-		if (!d) {
-			o->failed = 1;
-			return;
-		}
-		o->data = d;
-		o->cap = cap;
-	}
-	memcpy(o->data + o->len, s, n);
-	o->len += n;
-}
-
-/* One NDJSON line -> one answer line: {"id":..,"entities":[..]} or
- * {"id":..,"error":{..}}.  A bad line never fails the others. */
-static void tag_line(struct outbuf *o, struct request *rq, struct gz_tagger *t,
-		     const struct gz_set *set, const char *line, size_t n)
-{
-	struct gz_tag_options opts = rq->opts;
-	struct gz_error e = {0};
-	json_t *root = NULL, *error = NULL, *answer = json_object();
-	const char *text;
-	size_t len;
-	char *types_buf = NULL;
-
-	int rc = parse_json_request(line, n, 1, &root, &text, &len, &opts,
-				    &types_buf, &error);
-	json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
-	json_object_set(answer, "id", id ? id : json_null());
-	if (!rc) {
-		if (gz_tagger_run(t, set, text, len, &opts, &e)) {
-			error = gz_json_from_error(&e);
-		} else {
-			gz_metrics_tagged(rq->http->metrics, t, len);
-			/* the common case: write the line directly, no tree */
-			char *ids = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
-			struct gz_buf b = { 0 };
-			gz_buf_append(&b, "{\"id\":", 6);
-			if (ids)
-				gz_buf_append(&b, ids, strlen(ids));
-			else
-				b.failed = 1;
-			gz_buf_append(&b, ",\"entities\":", 12);
-			gz_json_write_spans(t, text, &b);
-			gz_buf_append(&b, "}\n", 2);
-			free(ids);
-			if (!b.failed)
-				out_append(o, b.data, b.len);
-			else
-				o->failed = 1;
-			free(b.data);
-			json_decref(answer);
-			json_decref(root);
-			free(types_buf);
-			return;
-		}
-	}
-	if (error) {
-		json_object_set(answer, "error", json_object_get(error, "error"));
-		json_decref(error);
-	}
-	char *s = json_dumps(answer, GZ_JSON_DUMP_FLAGS);
-	if (s) {
-		out_append(o, s, strlen(s));
-		out_append(o, "\n", 1);
-		free(s);
-	} else {
-		o->failed = 1;
-	}
-	json_decref(answer);
-	json_decref(root);
-	free(types_buf);
+	struct request *rq = cls;
+	gz_metrics_tagged(rq->http->metrics, t, len);
 }
 
 static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
 				  struct gz_tagger *t, const struct gz_set *set)
 {
-	struct outbuf o = {0};
-	const char *p = rq->body ? rq->body : "", *end = p + rq->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = nl ? nl : end;
-		size_t n = (size_t)(stop - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		size_t blank = strspn(p, " \t\r"); /* whitespace-only lines are skipped */
-		if (blank < n)
-			tag_line(&o, rq, t, set, p, n);
-		p = stop + 1;
-	}
-	out_append(&o, "", 0);
-	if (o.failed) {
+	struct gz_buf o = { 0 };
+	if (gz_request_tag_ndjson(t, set, &rq->opts, rq->body ? rq->body : "", rq->len, &o,
+				  ndjson_tagged, rq)) {
 		free(o.data);
 		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
 				  "out of memory");

@@ -1,0 +1,36 @@
+/*
+ * Request bodies of POST /tag, apart from HTTP: a JSON object with "text"
+ * and options, and NDJSON, one such object per line.  Kept out of http.c so
+ * that the fuzzers and tests drive exactly the code the daemon runs, without
+ * libmicrohttpd.
+ */
+#ifndef GZ_REQUEST_H
+#define GZ_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "json.h"
+#include "set.h"
+#include "tagger.h"
+
+/* Parses one JSON request object: its text and options (over *opts).
+ * Returns 0, or -1 with *error the JSON error object to answer (new
+ * reference).  *root keeps the text alive: the caller json_decrefs it, and
+ * frees *types_buf, the joined "a,b" types list, either way. */
+int gz_request_parse_json(const char *buf, size_t len, int allow_id, json_t **root,
+			  const char **text, size_t *text_len, struct gz_tag_options *opts,
+			  char **types_buf, json_t **error);
+
+/* Tags an NDJSON body: one answer line per non-blank input line, in order,
+ * {"id":..,"entities":[..]} or {"id":..,"error":{..}}, appended to out.
+ * A bad line never fails the others.  on_tagged (may be NULL) is called
+ * after each line tagged, with the text's length (for metrics).  Returns 0,
+ * or GZ_ENOMEM. */
+int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
+			  const struct gz_tag_options *base, const char *body, size_t len,
+			  struct gz_buf *out,
+			  void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
+			  void *cls);
+
+#endif
