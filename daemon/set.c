@@ -43,7 +43,8 @@ struct gz_set {
 	size_t file_count;
 	char **types;
 	size_t type_count;
-	uint32_t *by_id;             /* entry indices sorted by id */
+	uint32_t *id_slots;          /* id hash -> entry index + 1 (0: empty) */
+	size_t id_mask;
 	struct gz_trie *trie;
 	struct gz_name *names;
 	size_t name_count, name_cap;
@@ -339,11 +340,24 @@ static int type_index(struct gz_set *s, const char *type)
 	return (int)s->type_count++;
 }
 
-static const struct gz_set *sort_set; /* qsort has no context argument */
-static int cmp_id(const void *a, const void *b)
+/* The id index of gz_set_find: open addressing, at most half full. */
+static int index_ids(struct gz_set *s)
 {
-	return strcmp(sort_set->entries[*(const uint32_t *)a].id,
-		      sort_set->entries[*(const uint32_t *)b].id);
+	size_t cap = 64;
+	while (cap < s->entry_count * 2)
+		cap *= 2;
+	s->id_slots = calloc(cap, sizeof(*s->id_slots));
+	if (!s->id_slots)
+		return GZ_ENOMEM;
+	s->id_mask = cap - 1;
+	for (size_t e = 0; e < s->entry_count; e++) {
+		const char *id = s->entries[e].id;
+		size_t j = gz_hash_bytes(id, strlen(id)) & s->id_mask;
+		while (s->id_slots[j])
+			j = (j + 1) & s->id_mask;
+		s->id_slots[j] = (uint32_t)e + 1;
+	}
+	return 0;
 }
 
 struct id_use {
@@ -352,14 +366,6 @@ struct id_use {
 	size_t order;
 };
 
-static int cmp_id_use(const void *a, const void *b)
-{
-	const struct id_use *x = a, *y = b;
-	int c = strcmp(x->id, y->id);
-	if (c)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
 
 /* Reports every id used twice, across all files, naming where it was first
  * defined.  Runs over the ids of all entries, invalid ones included, so one
@@ -371,26 +377,41 @@ static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *prob
 		n += s->gazetteers[g]->id_count;
 	if (n < 2)
 		return 0;
+	/* a hash set of the ids seen, in load order: each id met again is a
+	 * duplicate of the one in the set (no sort: a million ids sorted with
+	 * strcmp cost more than the rest of the check) */
+	size_t cap = 64;
+	while (cap < n * 2)
+		cap *= 2;
 	struct id_use *u = malloc(n * sizeof(*u));
-	if (!u)
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+	if (!u || !slots) {
+		free(u);
+		free(slots);
 		return GZ_ENOMEM;
+	}
 	size_t k = 0;
 	for (size_t g = 0; g < s->gazetteer_count; g++)
 		for (size_t i = 0; i < s->gazetteers[g]->id_count; i++, k++) {
 			const struct gz_id_ref *r = &s->gazetteers[g]->ids[i];
 			u[k] = (struct id_use){ r->id, s->gazetteers[g]->path, r->line, r->column, k };
+			size_t j = gz_hash_bytes(r->id, strlen(r->id)) & (cap - 1);
+			for (;; j = (j + 1) & (cap - 1)) {
+				if (!slots[j]) {
+					slots[j] = (uint32_t)k + 1;
+					break;
+				}
+				const struct id_use *first = &u[slots[j] - 1];
+				if (strcmp(first->id, r->id) == 0) {
+					gz_diag_add(diag, u[k].file, u[k].line, u[k].column,
+						    "duplicate id '%s' (first defined at %s:%d:%d)", r->id,
+						    first->file, first->line, first->column);
+					(*problems)++;
+					break;
+				}
+			}
 		}
-	qsort(u, n, sizeof(*u), cmp_id_use);
-	for (size_t i = 1, first = 0; i < n; i++) {
-		if (strcmp(u[i].id, u[first].id) != 0) {
-			first = i;
-			continue;
-		}
-		gz_diag_add(diag, u[i].file, u[i].line, u[i].column,
-			    "duplicate id '%s' (first defined at %s:%d:%d)", u[i].id, u[first].file,
-			    u[first].line, u[first].column);
-		(*problems)++;
-	}
+	free(slots);
 	free(u);
 	return 0;
 }
@@ -552,18 +573,13 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		for (size_t i = 0; i < g->count; i++)
 			total_aliases += g->entries[i].alias_count;
 	}
-	if (problems) {
-		/* a file with problems may hold entries left half done (a syntax
-		 * error cuts one short): check only the ids, across all files,
-		 * so that one --check run lists duplicates too */
-		if ((r = check_duplicate_ids(s, diag, &problems)))
-			goto done;
+	/* ids across all files, from what the files say (invalid entries
+	 * included, and entries a syntax error left half done excluded) */
+	if ((r = check_duplicate_ids(s, diag, &problems)) || problems)
 		goto done;
-	}
 	s->entries = calloc(total ? total : 1, sizeof(*s->entries));
 	s->aliases = calloc(total_aliases ? total_aliases : 1, sizeof(*s->aliases));
-	s->by_id = malloc((total ? total : 1) * sizeof(*s->by_id));
-	if (!s->entries || !s->aliases || !s->by_id) {
+	if (!s->entries || !s->aliases) {
 		r = GZ_ENOMEM;
 		goto done;
 	}
@@ -615,29 +631,32 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 				s->aliases[na].case_sensitive = re->aliases[a].case_sensitive;
 				na++;
 			}
-			s->by_id[s->entry_count] = (uint32_t)s->entry_count;
 			s->entry_count++;
 		}
+		/* everything of this file is in the arena now: free it before
+		 * the trie is built, so the two never peak together */
+		gz_gazetteer_free(g);
+		s->gazetteers[gi] = NULL;
 	}
 	for (size_t i = 0; i < s->entry_count; i++)
 		s->entries[i].type = s->types[s->entries[i].type_index];
 
-	/* by_id serves gz_set_find */
-	sort_set = s;
-	qsort(s->by_id, s->entry_count, sizeof(*s->by_id), cmp_id);
-	if ((r = check_duplicate_ids(s, diag, &problems)))
+	if ((r = index_ids(s)))
 		goto done;
-	if (problems)
-		goto done;
+
 	if ((r = build(s, diag, &problems)))
 		goto done;
 	if (problems)
 		goto done;
 	if ((r = gz_trie_finish(s->trie)))
 		goto done;
-	/* everything the set needs is in its arena and tables now */
-	for (size_t i = 0; i < s->gazetteer_count; i++)
-		gz_gazetteer_free(s->gazetteers[i]);
+	if (s->name_count < s->name_cap) { /* give back the doubling's slack */
+		struct gz_name *nn = realloc(s->names, (s->name_count ? s->name_count : 1) * sizeof(*nn));
+		if (nn) {
+			s->names = nn;
+			s->name_cap = s->name_count ? s->name_count : 1;
+		}
+	}
 	s->gazetteer_count = 0;
 done:
 	for (size_t f = 0; f < nfiles; f++)
@@ -691,7 +710,7 @@ void gz_set_unref(struct gz_set *s)
 	for (size_t i = 0; i < s->type_count; i++)
 		free(s->types[i]);
 	free(s->types);
-	free(s->by_id);
+	free(s->id_slots);
 	gz_trie_free(s->trie);
 	free(s->names);
 	free(s->pool);
@@ -726,16 +745,13 @@ int gz_set_type_index(const struct gz_set *s, const char *type)
 
 const struct gz_entry *gz_set_find(const struct gz_set *s, const char *id)
 {
-	size_t lo = 0, hi = s->entry_count;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(s->entries[s->by_id[mid]].id, id);
-		if (c == 0)
-			return &s->entries[s->by_id[mid]];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!s->id_slots)
+		return NULL;
+	size_t j = gz_hash_bytes(id, strlen(id)) & s->id_mask;
+	for (; s->id_slots[j]; j = (j + 1) & s->id_mask) {
+		const struct gz_entry *e = &s->entries[s->id_slots[j] - 1];
+		if (strcmp(e->id, id) == 0)
+			return e;
 	}
 	return NULL;
 }
@@ -743,5 +759,6 @@ const struct gz_entry *gz_set_find(const struct gz_set *s, const char *id)
 size_t gz_set_memory(const struct gz_set *s)
 {
 	return sizeof(*s) + gz_trie_memory(s->trie) + s->name_cap * sizeof(struct gz_name) +
-	       s->pool_cap + s->entry_count * (sizeof(struct gz_entry) + sizeof(uint32_t));
+	       s->pool_cap + s->entry_count * sizeof(struct gz_entry) +
+	       (s->id_mask + 1) * sizeof(uint32_t);
 }

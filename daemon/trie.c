@@ -289,6 +289,8 @@ void gz_trie_free(struct gz_trie *t)
 
 int64_t gz_trie_intern_token(struct gz_trie *t, const char *s, size_t len)
 {
+	if (t->node_first) /* finished: immutable */
+		return GZ_EINVAL;
 	return strtab_intern(&t->tokens, s, len);
 }
 
@@ -436,6 +438,14 @@ int gz_trie_finish(struct gz_trie *t)
 			t->root_child[t->edges[i].token] = t->edges[i].child;
 	if (strtab_build_filter(&t->tokens))
 		return GZ_ENOMEM;
+	/* no more interning: the per-id hashes (kept for growing the slots)
+	 * are not needed again, and the id arrays can lose their slack */
+	free(t->tokens.hashes);
+	t->tokens.hashes = NULL;
+	uint64_t *offs = realloc(t->tokens.offs, (t->tokens.count ? t->tokens.count : 1) * sizeof(*offs));
+	if (offs)
+		t->tokens.offs = offs;
+	t->tokens.cap = t->tokens.count;
 	free(t->pend);
 	t->pend = NULL;
 	t->pend_cap = 0;
