@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "fold.h"
+#include "json.h"
 
 /* ----------------------------------------------------------------- types */
 
@@ -530,63 +531,12 @@ static json_t *scalar_json(const struct node *n)
 	}
 }
 
-/* A growing buffer for the attrs JSON text. */
-struct text {
-	char *buf;
-	size_t len, cap;
-	int oom;
-};
-
-static void put(struct text *t, const char *s, size_t n)
-{
-	if (t->oom)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		char *b = realloc(t->buf, cap);
-		if (!b) {
-			t->oom = 1;
-			return;
-		}
-		t->buf = b;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = 0;
-}
-
-static void put_string(struct text *t, const char *s, size_t n)
-{
-	put(t, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put(t, s + run, i - run);
-		char esc[8];
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof esc, "\\%c", c);
-		else if (c == '\n')
-			snprintf(esc, sizeof esc, "\\n");
-		else if (c == '\t')
-			snprintf(esc, sizeof esc, "\\t");
-		else
-			snprintf(esc, sizeof esc, "\\u%04x", c);
-		put(t, esc, strlen(esc));
-		run = i + 1;
-	}
-	put(t, s + run, n - run);
-	put(t, "\"", 1);
-}
+/* The attrs JSON text is written with json.h's buffer and string escaper. */
 
 /* A scalar as JSON, typed as scalar_json types it.  Numbers keep the digits
  * the user wrote (made valid JSON: no leading '+', no bare '.'), so that
  * 50.45 stays 50.45 rather than passing through a double's printing. */
-static void put_scalar(struct text *t, const struct node *n)
+static void put_scalar(struct gz_buf *t, const struct node *n)
 {
 	long long ival = 0;
 	double dval = 0;
@@ -594,65 +544,65 @@ static void put_scalar(struct text *t, const struct node *n)
 	const char *v = n->value;
 	switch (scalar_kind(n, &ival, &dval)) {
 	case S_STRING:
-		put_string(t, n->value, n->len);
+		gz_buf_append_json_string(t, n->value, n->len);
 		break;
 	case S_NULL:
-		put(t, "null", 4);
+		gz_buf_append(t, "null", 4);
 		break;
 	case S_TRUE:
-		put(t, "true", 4);
+		gz_buf_append(t, "true", 4);
 		break;
 	case S_FALSE:
-		put(t, "false", 5);
+		gz_buf_append(t, "false", 5);
 		break;
 	case S_INT:
 		snprintf(num, sizeof num, "%lld", ival);
-		put(t, num, strlen(num));
+		gz_buf_append(t, num, strlen(num));
 		break;
 	case S_REAL:
 		if (strchr(v, '.') == NULL && strpbrk(v, "eE") == NULL) {
 			/* an integer too large for 64 bits: write it as a real */
 			snprintf(num, sizeof num, "%.17g", dval);
-			put(t, num, strlen(num));
+			gz_buf_append(t, num, strlen(num));
 			break;
 		}
 		if (*v == '+')
 			v++;
 		if (*v == '-')
-			put(t, v++, 1);
+			gz_buf_append(t, v++, 1);
 		if (*v == '.')
-			put(t, "0", 1);
+			gz_buf_append(t, "0", 1);
 		for (; *v; v++) {
-			put(t, v, 1);
+			gz_buf_append(t, v, 1);
 			if (*v == '.' && !(v[1] >= '0' && v[1] <= '9'))
-				put(t, "0", 1);
+				gz_buf_append(t, "0", 1);
 		}
 		break;
 	}
 }
 
-static void node_text(struct text *t, const struct node *n)
+static void node_text(struct gz_buf *t, const struct node *n)
 {
 	if (n->kind == N_SCALAR) {
 		put_scalar(t, n);
 	} else if (n->kind == N_SEQ) {
-		put(t, "[", 1);
+		gz_buf_append(t, "[", 1);
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				put(t, ",", 1);
+				gz_buf_append(t, ",", 1);
 			node_text(t, n->kids[i]);
 		}
-		put(t, "]", 1);
+		gz_buf_append(t, "]", 1);
 	} else {
-		put(t, "{", 1);
+		gz_buf_append(t, "{", 1);
 		for (size_t i = 0; i + 1 < n->nkids; i += 2) {
 			if (i)
-				put(t, ",", 1);
-			put_string(t, n->kids[i]->value, n->kids[i]->len);
-			put(t, ":", 1);
+				gz_buf_append(t, ",", 1);
+			gz_buf_append_json_string(t, n->kids[i]->value, n->kids[i]->len);
+			gz_buf_append(t, ":", 1);
 			node_text(t, n->kids[i + 1]);
 		}
-		put(t, "}", 1);
+		gz_buf_append(t, "}", 1);
 	}
 }
 
@@ -845,11 +795,11 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 			ok = 0;
 		} else if (check_attrs(L, v)) {
 			if (v->nkids) {
-				struct text t = { 0 };
+				struct gz_buf t = { 0 };
 				node_text(&t, v);
-				e->attrs = t.buf;
-				if (t.oom) {
-					free(t.buf);
+				e->attrs = t.data;
+				if (t.failed) {
+					free(t.data);
 					e->attrs = NULL;
 				}
 				if (!e->attrs)

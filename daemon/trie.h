@@ -49,7 +49,7 @@ static inline uint64_t gz_hash_step(uint64_t h, uint64_t w)
 	return h ^ (h >> 29);
 }
 
-static inline uint64_t gz_hash_bytes(const char *s, size_t len)
+static inline uint64_t gz_hash_words(const char *s, size_t len, size_t *done)
 {
 	uint64_t h = 0x9E3779B97F4A7C15ULL ^ len;
 	size_t i = 0;
@@ -58,6 +58,14 @@ static inline uint64_t gz_hash_bytes(const char *s, size_t len)
 		__builtin_memcpy(&w, s + i, 8);
 		h = gz_hash_step(h, w);
 	}
+	*done = i;
+	return h;
+}
+
+static inline uint64_t gz_hash_bytes(const char *s, size_t len)
+{
+	size_t i;
+	uint64_t h = gz_hash_words(s, len, &i);
 	if (i < len) {
 		uint64_t w = 0;
 		for (size_t k = 0; k < len - i; k++)
@@ -72,13 +80,8 @@ static inline uint64_t gz_hash_bytes(const char *s, size_t len)
  * byte loop above.) */
 static inline uint64_t gz_hash_padded(const char *s, size_t len)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ len;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		__builtin_memcpy(&w, s + i, 8);
-		h = gz_hash_step(h, w);
-	}
+	size_t i;
+	uint64_t h = gz_hash_words(s, len, &i);
 	if (i < len) {
 		uint64_t w;
 		__builtin_memcpy(&w, s + i, 8);
