@@ -39,10 +39,10 @@ struct args {
 static void usage(FILE *f)
 {
 	fputs("usage: gaztagd [--config FILE] [--listen HOST:PORT] [--gazetteers PATH]... [--threads N]\n"
-	      "               [--user NAME]\n"
-	      "       gaztagd --check [--gazetteers PATH]...\n"
-	      "       gaztagd --tag FILE|- [--gazetteers PATH]... [--types T,..] [--overlaps longest|all]\n"
-	      "               [--offsets codepoint|utf16|byte]\n"
+	      "               [--log-level error|warn|info|debug] [--user NAME]\n"
+	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
+	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--types T,..]\n"
+	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte]\n"
 	      "       gaztagd --version\n",
 	      f);
 }
