@@ -145,7 +145,7 @@ static inline uint64_t filter_bits(uint32_t h)
 
 static inline size_t filter_word(uint32_t h, size_t mask)
 {
-	return (size_t)(mix64(h) >> 20) & mask;
+	return gz_filter_word(h, mask);
 }
 
 static int strtab_build_filter(struct strtab *st)

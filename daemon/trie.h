@@ -106,6 +106,13 @@ int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s
 /* The vocabulary's filter (a blocked Bloom filter, see trie.c): the tagger
  * tests it inline, so that the common word that is in no name costs no call
  * and, in a big gazetteer, no cache miss in the slot table. */
+/* The filter word of a hash: a multiplication spreads all 32 bits into the
+ * high ones, which pick the word; the low 18 bits pick the three bits. */
+static inline size_t gz_filter_word(uint32_t h, size_t mask)
+{
+	return (size_t)(((uint64_t)h * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+
 struct gz_trie_filter {
 	const uint64_t *bits;
 	size_t mask;
@@ -116,9 +123,8 @@ static inline int gz_trie_filter_maybe(struct gz_trie_filter f, uint64_t hash)
 	uint32_t h = (uint32_t)hash;
 	if (!f.bits)
 		return 1;
-	uint64_t x = gz_mix64(h);
 	uint64_t bits = (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63)) | (1ULL << ((h >> 12) & 63));
-	return (f.bits[(size_t)(x >> 20) & f.mask] & bits) == bits;
+	return (f.bits[gz_filter_word(h, f.mask)] & bits) == bits;
 }
 
 int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len);
