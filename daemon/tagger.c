@@ -615,10 +615,14 @@ static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
 				units += 8;
 				continue;
 			}
+			/* count the marked bytes by a multiply (x86-64's baseline has
+			 * no popcnt instruction; the builtin would be a call) */
 			uint64_t cont = w & hi & ~((w << 1) & hi);
-			units += 8 - (size_t)__builtin_popcountll(cont);
-			if (unit == GZ_OFFSETS_UTF16)
-				units += (size_t)__builtin_popcountll(w & (w << 1) & (w << 2) & (w << 3) & hi);
+			units += 8 - (size_t)(((cont >> 7) * 0x0101010101010101ULL) >> 56);
+			if (unit == GZ_OFFSETS_UTF16) {
+				uint64_t four = w & (w << 1) & (w << 2) & (w << 3) & hi;
+				units += (size_t)(((four >> 7) * 0x0101010101010101ULL) >> 56);
+			}
 		}
 		for (; pos < target; pos++) {
 			unsigned char c = s[pos];
