@@ -187,6 +187,8 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 					append(c->lead, &c->lead_len, sizeof c->lead, gap, gap_len, &overflow);
 					c->gaps[0] = 0;
 				} else {
+					if (c->n >= 256)
+						return GZ_EINVAL; /* too many tokens */
 					int64_t g = gz_trie_intern_gap(trie, gap, gap_len);
 					if (g < 0)
 						return (int)g;

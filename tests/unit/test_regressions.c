@@ -224,6 +224,23 @@ static void test_error_from_client_bytes_converts_to_json(void **state)
 	gz_set_unref(set);
 }
 
+/* fuzz_gazetteer (long run): a name of more than 256 tokens wrote its gap
+ * one past the end of the compile buffer (UBSan: index 256 out of bounds)
+ * before the token count was checked; it must be reported as too long. */
+static void test_name_of_257_tokens_reported_not_overflowing(void **state)
+{
+	(void)state;
+	char yaml[2048] = "type: place\nentries:\n  - id: long\n    name: \"";
+	for (int i = 0; i < 257; i++)
+		strcat(yaml, i ? " a" : "a");
+	strcat(yaml, "\"\n");
+	struct gz_diag d;
+	load_must_fail(yaml, &d);
+	assert_true(diag_has(&d, ":3:5: name 'a a a"));
+	assert_true(diag_has(&d, "is too long (at most 256 tokens, 1 KB)"));
+	gz_diag_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_edge_punctuation_line_breaks_counted_as_in_a_gap),
 		cmocka_unit_test(test_json_error_with_invalid_utf8_in_message_still_an_error),
 		cmocka_unit_test(test_error_from_client_bytes_converts_to_json),
+		cmocka_unit_test(test_name_of_257_tokens_reported_not_overflowing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
