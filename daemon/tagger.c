@@ -461,7 +461,7 @@ static void scan(struct gz_tagger *t)
 	size_t glen = 0;
 	int nl_run = 0, gap_break = 0;
 
-	while (i < len && !t->oom) {
+	while (i < len) {
 		/* the gap: everything up to the next word character */
 		uint32_t cp = 0;
 		size_t n = 0;
@@ -565,6 +565,8 @@ static void scan(struct gz_tagger *t)
 			}
 		}
 		end_token(t, fbuf, flen, overflow, start, i, gbuf, glen, gap_break);
+		if (t->oom)
+			return;
 		glen = 0;
 		nl_run = 0;
 		gap_break = 0;
