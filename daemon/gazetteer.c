@@ -797,11 +797,10 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 			if (v->nkids) {
 				struct gz_buf t = { 0 };
 				node_text(&t, v);
-				e->attrs = t.data;
-				if (t.failed) {
-					free(t.data);
-					e->attrs = NULL;
-				}
+				/* the buffer starts at 4 KiB: keep only what was written,
+				 * or a million entries hold gigabytes of slack */
+				e->attrs = t.failed ? NULL : strndup(t.data, t.len);
+				free(t.data);
 				if (!e->attrs)
 					L->oom = 1;
 			}

@@ -94,6 +94,28 @@ class CheckTest(unittest.TestCase):
         code, out, err = run("--check", "--gazetteers", self.dir)
         self.assertEqual((code, out, err), (0, "", "gaztagd: ok: 1 file, 1 entries, 2 names\n"))
 
+    def test_memory_of_a_load_stays_proportionate(self):
+        # Regression: each entry's attrs once kept a 4 KiB buffer, so 135k
+        # GeoNames entries peaked at 590 MB.  20,000 entries with attrs, as
+        # scripts/import-geonames writes them (about 3 MB of YAML), must load
+        # in a few tens of MB.
+        lines = ["type: place", "entries:"]
+        for i in range(20000):
+            lines += [f"  - id: \"geonames-{i}\"", f"    name: \"Town {i} of Somewhere\"",
+                      f"    priority: {i}", "    attrs:", "      country: \"UA\"",
+                      f"      lat: 48.{i:05d}", f"      lon: 30.{i:05d}",
+                      "      feature_code: \"PPL\"", f"      population: {i}"]
+        self.write("big.yaml", ("\n".join(lines) + "\n").encode())
+        p = subprocess.Popen([GAZTAGD, "--check", "--gazetteers", self.dir],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(p.pid, 0)  # this child's own peak
+        p.returncode = os.waitstatus_to_exitcode(status)
+        self.assertEqual(p.returncode, 0)
+        with open(GAZTAGD, "rb") as f:
+            asan = b"libasan" in f.read()
+        if not asan:  # ASan's shadow memory and quarantine would dwarf it
+            self.assertLess(usage.ru_maxrss, 60 * 1024, "peak RSS of --check: %d KB" % usage.ru_maxrss)
+
     def test_missing_path_reported(self):
         code, _, err = run("--check", "--gazetteers", self.dir + "/nope")
         self.assertEqual(code, 1)
