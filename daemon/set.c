@@ -487,13 +487,36 @@ static int add_name(struct gz_set *s, uint32_t e, const char *text, int cs,
 	return 0;
 }
 
+static const struct gz_set *sort_set; /* qsort has no context argument */
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct gz_entry *x = &sort_set->entries[*(const uint32_t *)a];
+	const struct gz_entry *y = &sort_set->entries[*(const uint32_t *)b];
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Compiles every entry's names into the trie, best-ranked entries first
+ * (priority, then load order): a node's payloads then come out of the trie
+ * in the order the tagger ranks ambiguous candidates, so that a name shared
+ * by thousands of entries costs no sort per match. */
 static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 {
 	struct compiled *c = malloc(sizeof(*c));
-	if (!c)
+	uint32_t *rank = malloc((s->entry_count ? s->entry_count : 1) * sizeof(*rank));
+	if (!c || !rank) {
+		free(c);
+		free(rank);
 		return GZ_ENOMEM;
+	}
+	for (uint32_t e = 0; e < s->entry_count; e++)
+		rank[e] = e;
+	sort_set = s;
+	qsort(rank, s->entry_count, sizeof(*rank), cmp_rank);
 	int r = 0;
-	for (uint32_t e = 0; e < s->entry_count && !r; e++) {
+	for (uint32_t k = 0; k < s->entry_count && !r; k++) {
+		uint32_t e = rank[k];
 		struct gz_entry *en = &s->entries[e];
 		size_t nforms = 1 + en->alias_count, nkeys = 0;
 		char **keys = calloc(nforms, sizeof(*keys));
@@ -525,6 +548,7 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 				s->files[f].names += s->name_count - before;
 	}
 	free(c);
+	free(rank);
 	return r;
 }
 

@@ -256,17 +256,31 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 	g->bstart = t->cands[from].bstart;
 	g->bend = t->cands[from].bend;
 	g->alt_first = t->nalts;
+	/* The candidates are sorted by name record, and an entry's names are
+	 * consecutive records: one entry matched by several of its forms shows
+	 * up as a run, so comparing with the last one kept dedupes in O(n) (a
+	 * name shared by thousands of entries is a real gazetteer's case). */
+	const struct gz_entry *last = NULL;
 	for (size_t c = from; c < to; c++) {
 		const struct gz_entry *e = gz_set_entry(t->set, t->names[t->cands[c].name].entry);
-		int seen = 0;
-		for (size_t a = g->alt_first; a < t->nalts; a++)
-			if (t->alts[a] == e)
-				seen = 1;
-		if (!seen)
+		if (e != last)
 			t->alts[t->nalts++] = e;
+		last = e;
 	}
 	g->alt_count = t->nalts - g->alt_first;
 	const struct gz_entry **alts = t->alts + g->alt_first;
+	/* Name records are numbered in rank order (set.c compiles the best
+	 * entries first), so candidates of one trie node come out ranked; only
+	 * a span reached by two paths (edge punctuation) needs a sort. */
+	size_t sorted = 1;
+	while (sorted < g->alt_count && cmp_entry(&alts[sorted - 1], &alts[sorted]) <= 0)
+		sorted++;
+	if (sorted == g->alt_count)
+		return 0;
+	if (g->alt_count > 16) {
+		qsort(alts, g->alt_count, sizeof(*alts), cmp_entry);
+		return 0;
+	}
 	for (size_t a = 1; a < g->alt_count; a++) {
 		const struct gz_entry *e = alts[a];
 		size_t b = a;
@@ -331,6 +345,34 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 	return 0;
 }
 
+/* The groups of the candidates at token *i when each run of equal last
+ * token is one span: longest takes the last run, all takes every run, the
+ * longest first.  Advances *i.  Returns -1 when out of memory. */
+static int flush_runs(struct gz_tagger *t, size_t *i)
+{
+	size_t to = t->ncands;
+	while (to > 0) {
+		size_t from = to - 1;
+		while (from > 0 && t->cands[from - 1].last == t->cands[to - 1].last)
+			from--;
+		if (add_group(t, from, to)) {
+			t->oom = 1;
+			return -1;
+		}
+		if (t->overlaps == GZ_OVERLAPS_LONGEST) {
+			size_t last = t->cands[from].last, end = t->cands[from].bend;
+			t->last_end = end;
+			*i = last + 1;
+			while (*i < t->ntoks && t->toks[*i].start < end)
+				(*i)++;
+			return 0;
+		}
+		to = from;
+	}
+	(*i)++;
+	return 0;
+}
+
 /* Matches inside the current segment, then empties it. */
 static void flush_segment(struct gz_tagger *t)
 {
@@ -344,8 +386,23 @@ static void flush_segment(struct gz_tagger *t)
 			i++;
 			continue;
 		}
-		/* a handful of candidates at most, usually one: insertion sort */
-		for (size_t a = 1; a < t->ncands; a++) {
+		/* Without edge punctuation a candidate's span is fixed by its last
+		 * token, and candidates come out of candidates_at by last token,
+		 * each node's in rank order: the groups are runs, already in order.
+		 * (A name shared by thousands of entries makes a run that long, so
+		 * no sorting here is what keeps such gazetteers fast.) */
+		int plain = 1;
+		for (size_t a = 0; a < t->ncands && plain; a++)
+			plain = t->cands[a].bstart == t->toks[i].start &&
+				t->cands[a].bend == t->toks[t->cands[a].last].end;
+		if (plain) {
+			if (flush_runs(t, &i))
+				break;
+			continue;
+		}
+		if (t->ncands > 16)
+			qsort(t->cands, t->ncands, sizeof(*t->cands), cmp_cand_span);
+		for (size_t a = 1; a < t->ncands && t->ncands <= 16; a++) {
 			struct cand c = t->cands[a];
 			size_t b = a;
 			while (b > 0 && cmp_cand_span(&t->cands[b - 1], &c) > 0) {
