@@ -84,7 +84,10 @@ json_t *gz_json_entry(const struct gz_entry *e)
 	}
 	json_object_set_new(o, "aliases", aliases);
 	json_object_set_new(o, "case", json_string(e->name_case_sensitive ? "sensitive" : "insensitive"));
-	if (e->priority == (double)(json_int_t)e->priority)
+	/* a whole priority prints as an integer; only within 2^53 is the cast
+	 * defined and exact (a priority of 1e27 stays a real) */
+	if (e->priority > -9007199254740992.0 && e->priority < 9007199254740992.0 &&
+	    e->priority == (double)(json_int_t)e->priority)
 		json_object_set_new(o, "priority", json_integer((json_int_t)e->priority));
 	else
 		json_object_set_new(o, "priority", json_real(e->priority));

@@ -241,6 +241,26 @@ static void test_name_of_257_tokens_reported_not_overflowing(void **state)
 	gz_diag_clear(&d);
 }
 
+/* fuzz_gazetteer (final run): a priority too large for a 64-bit integer was
+ * cast to one by gz_json_entry (undefined behaviour, caught by UBSan); it
+ * must print as a real. */
+static void test_huge_priority_printed_as_real(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml("type: place\nentries:\n"
+				       "  - {id: x, name: X, priority: 1777777777777777777777777777}\n"
+				       "  - {id: y, name: Y, priority: 12}\n");
+	assert_non_null(set);
+	json_t *j = gz_json_entry(gz_set_find(set, "x"));
+	assert_true(json_is_real(json_object_get(j, "priority")));
+	assert_true(json_real_value(json_object_get(j, "priority")) > 1.7e27);
+	json_decref(j);
+	j = gz_json_entry(gz_set_find(set, "y"));
+	assert_int_equal(json_integer_value(json_object_get(j, "priority")), 12);
+	json_decref(j);
+	gz_set_unref(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_json_error_with_invalid_utf8_in_message_still_an_error),
 		cmocka_unit_test(test_error_from_client_bytes_converts_to_json),
 		cmocka_unit_test(test_name_of_257_tokens_reported_not_overflowing),
+		cmocka_unit_test(test_huge_priority_printed_as_real),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
