@@ -523,7 +523,10 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
         self.assertEqual(wait_for(lambda: socket_count(pid) == 1, 10), True,
                          "sockets left open: %d" % (socket_count(pid) - 1))
         if not uses_asan(pid):  # LeakSanitizer checks the heap at exit there
-            self.assertLess(self.d.rss_kb() - rss0, 4096)
+            # glibc's arenas move by a few MB between rounds on a loaded
+            # machine, so this bound only catches runaway growth; the ASan
+            # build's LeakSanitizer (at the daemon's exit) catches any leak
+            self.assertLess(self.d.rss_kb() - rss0, 16384)
 
     # --- HTTP/1.0 --------------------------------------------------------
 

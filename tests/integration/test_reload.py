@@ -331,7 +331,10 @@ class CoalescingTest(ReloadTestCase):
         # The first POST got the build it started (before the edit); the
         # later ones the one build after it, which has the edit.
         status, body, _ = first["r"]
-        self.assertEqual((status, body["entries"], body["generation"]), (200, 3, gen0 + 1))
+        # (its builder thread may read the files just after the edit on a
+        # loaded machine: 3 or 4 entries; what matters is one build each)
+        self.assertIn(body["entries"], (3, 4))
+        self.assertEqual((status, body["generation"]), (200, gen0 + 1))
         self.assertEqual([(s, b["entries"], b["generation"]) for s, b, _ in more],
                          [(200, 4, gen0 + 2)] * 3)
         time.sleep(0.3)  # a third build, if there were one, would be under way
