@@ -181,6 +181,17 @@ size_t gz_fold_cp(uint32_t cp, int casefold, char *out)
 	return fold_slow(cp, casefold, out);
 }
 
+enum gz_letter_case gz_fold_case(uint32_t cp)
+{
+	if (cp < 0x80)
+		return gz_fold_case_ascii(cp);
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LT: return GZ_UPPER;
+	case UTF8PROC_CATEGORY_LL: return GZ_LOWER;
+	default: return GZ_UNCASED;
+	}
+}
+
 /* ------------------------------------------------------------------- UTF-8 */
 
 int gz_utf8_validate(const char *str, size_t len, size_t *bad)

@@ -41,6 +41,16 @@ enum gz_class gz_fold_class(uint32_t cp);
 #define GZ_FOLD_MAX 64
 size_t gz_fold_cp(uint32_t cp, int casefold, char *out);
 
+/* A letter's case, for the capitalisation rules of SPEC §8: GZ_UPPER for
+ * uppercase and titlecase letters (Lu, Lt), GZ_LOWER for lowercase (Ll),
+ * GZ_UNCASED for everything else (digits, uncased scripts, punctuation). */
+enum gz_letter_case { GZ_UNCASED = 0, GZ_UPPER = 1, GZ_LOWER = 2 };
+static inline enum gz_letter_case gz_fold_case_ascii(unsigned c)
+{
+	return c - 'A' < 26u ? GZ_UPPER : c - 'a' < 26u ? GZ_LOWER : GZ_UNCASED;
+}
+enum gz_letter_case gz_fold_case(uint32_t cp);
+
 /* Decodes one UTF-8 code point at s[0..len) without validation (the text was
  * validated first); returns its length in bytes. */
 static inline size_t gz_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)

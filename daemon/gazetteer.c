@@ -419,19 +419,55 @@ static const char *want_string(struct loader *L, const struct node *v, const cha
 	return v->value;
 }
 
-/* -1 when the value is not a case rule (reported), else 0/1. */
-static int want_case(struct loader *L, const struct node *v)
+/* The index of v's value in words (NULL-terminated), or -1, reported as
+ * "'key' must be 'a', 'b' or 'c', found ...". */
+static int want_word(struct loader *L, const struct node *v, const char *key,
+		     const char *const *words)
 {
-	if (is_scalar(v)) {
-		if (strcmp(v->value, "sensitive") == 0)
-			return 1;
-		if (strcmp(v->value, "insensitive") == 0)
-			return 0;
-	}
-	char b[80];
-	problem(L, v->line, v->column, "'case' must be 'sensitive' or 'insensitive', found %s",
+	size_t n = 0;
+	for (; words[n]; n++)
+		if (is_scalar(v) && strcmp(v->value, words[n]) == 0)
+			return (int)n;
+	char b[80], list[160];
+	size_t l = 0;
+	for (size_t i = 0; i < n; i++)
+		l += (size_t)snprintf(list + l, sizeof list - l, "%s'%s'",
+				      i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+	problem(L, v->line, v->column, "'%s' must be %s, found %s", key, list,
 		is_scalar(v) ? shown(v, b, sizeof b) : kind_name(v));
 	return -1;
+}
+
+/* In enum gz_case order. */
+static const char *const case_words[] = { "insensitive", "sensitive", "proper", NULL };
+
+const char *gz_case_name(int rule)
+{
+	return rule >= 0 && rule <= GZ_CASE_PROPER ? case_words[rule] : "insensitive";
+}
+
+/* -1 when the value is not a case rule (reported), else an enum gz_case. */
+static int want_case(struct loader *L, const struct node *v)
+{
+	return want_word(L, v, "case", case_words);
+}
+
+static json_t *scalar_json(const struct node *n);
+
+/* A number (a plain scalar YAML types as one); reported otherwise. */
+static int want_number(struct loader *L, const struct node *v, const char *key, double *out)
+{
+	json_t *j = is_scalar(v) ? scalar_json(v) : NULL;
+	int ok = j && json_is_number(j);
+	if (ok) {
+		*out = json_number_value(j);
+	} else {
+		char b[80];
+		problem(L, v->line, v->column, "'%s' must be a number, found %s", key,
+			is_scalar(v) ? shown(v, b, sizeof b) : kind_name(v));
+	}
+	json_decref(j);
+	return ok;
 }
 
 int gz_name_has_word(const char *s)
@@ -642,9 +678,13 @@ static char *xstrdup(struct loader *L, const char *s)
 }
 
 static const char *const entry_keys[] = {
-	"id", "name", "aliases", "type", "case", "priority", "attrs", NULL
+	"id", "name", "aliases", "type", "case", "priority", "evidence", "attrs", NULL
 };
-static const char *const file_keys[] = { "type", "case", "entries", NULL };
+#define ENTRY_KEYS "id, name, aliases, type, case, priority, evidence, attrs"
+static const char *const file_keys[] = {
+	"type", "case", "priority", "common_words", "entries", NULL
+};
+#define FILE_KEYS "type, case, priority, common_words, entries"
 static const char *const alias_keys[] = { "text", "case", NULL };
 
 static void free_entry(struct gz_raw_entry *e)
@@ -653,6 +693,8 @@ static void free_entry(struct gz_raw_entry *e)
 	free(e->name);
 	free(e->type);
 	free(e->attrs);
+	free(e->country);
+	free(e->admin1);
 	for (size_t i = 0; i < e->alias_count; i++)
 		free(e->aliases[i].text);
 	free(e->aliases);
@@ -705,7 +747,7 @@ static int load_aliases(struct loader *L, const struct node *v, int case_rule,
 		}
 		struct gz_raw_alias *ra = &e->aliases[e->alias_count++];
 		ra->text = xstrdup(L, text->value);
-		ra->case_sensitive = cs;
+		ra->case_rule = cs;
 		ra->case_inherited = inherited;
 		ra->line = text->line;
 		ra->column = text->column;
@@ -724,8 +766,7 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 	}
 	e->line = n->line;
 	e->column = n->column;
-	int ok = check_keys(L, n, entry_keys, "entry",
-			    "id, name, aliases, type, case, priority, attrs");
+	int ok = check_keys(L, n, entry_keys, "entry", ENTRY_KEYS);
 	const struct node *id = get(n, "id"), *name = get(n, "name"), *v;
 
 	if (!id) {
@@ -750,7 +791,7 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 			e->case_inherited = 0;
 		}
 	}
-	e->name_case_sensitive = case_rule;
+	e->name_case = case_rule;
 
 	if (!name) {
 		problem(L, n->line, n->column, "missing required key 'name' in entry%s%s%s",
@@ -773,17 +814,21 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 		e->type = xstrdup(L, file_type);
 	}
 
+	e->priority_inherited = 1;
 	if ((v = get(n, "priority"))) {
-		json_t *j = is_scalar(v) ? scalar_json(v) : NULL;
-		if (j && json_is_number(j)) {
-			e->priority = json_number_value(j);
-		} else {
-			char b[80];
-			problem(L, v->line, v->column, "'priority' must be a number, found %s",
-				is_scalar(v) ? shown(v, b, sizeof b) : kind_name(v));
+		if (want_number(L, v, "priority", &e->priority))
+			e->priority_inherited = 0;
+		else
 			ok = 0;
-		}
-		json_decref(j);
+	}
+
+	if ((v = get(n, "evidence"))) {
+		static const char *const words[] = { "none", "required", NULL };
+		int w = want_word(L, v, "evidence", words);
+		if (w < 0)
+			ok = 0;
+		else
+			e->evidence_required = w;
 	}
 
 	if ((v = get(n, "aliases")))
@@ -804,6 +849,12 @@ static int load_entry(struct loader *L, const struct node *n, const char *file_t
 				if (!e->attrs)
 					L->oom = 1;
 			}
+			/* the context rules (SPEC §8.4) read these two */
+			const struct node *c = get(v, "country"), *a = get(v, "admin1");
+			if (is_scalar(c) && c->len && !(e->country = strdup(c->value)))
+				L->oom = 1;
+			if (is_scalar(a) && a->len && !(e->admin1 = strdup(a->value)))
+				L->oom = 1;
 		} else {
 			ok = 0;
 		}
@@ -867,18 +918,21 @@ static void take_entry(struct loader *L, const struct node *n)
 		free_entry(e);
 }
 
-/* Applies the file's type and case to the entries that have none of their
- * own, and drops those left without a type. */
-static void finish_entries(struct loader *L, struct gz_gazetteer *g, int file_case)
+/* Applies the file's type, case and priority to the entries that have none
+ * of their own, and drops those left without a type. */
+static void finish_entries(struct loader *L, struct gz_gazetteer *g, int file_case,
+			   double file_priority)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < g->count; i++) {
 		struct gz_raw_entry *e = &g->entries[i];
 		if (e->case_inherited)
-			e->name_case_sensitive = file_case;
+			e->name_case = file_case;
+		if (e->priority_inherited)
+			e->priority = file_priority;
 		for (size_t a = 0; a < e->alias_count; a++)
 			if (e->aliases[a].case_inherited)
-				e->aliases[a].case_sensitive = e->name_case_sensitive;
+				e->aliases[a].case_rule = e->name_case;
 		if (!e->type && g->type && !(e->type = strdup(g->type)))
 			L->oom = 1;
 		if (!e->type) {
@@ -906,7 +960,7 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 			"a gazetteer must be a mapping with 'type' and 'entries', found %s", kind_name(root));
 		return;
 	}
-	check_keys(L, root, file_keys, "the gazetteer", "type, case, entries");
+	check_keys(L, root, file_keys, "the gazetteer", FILE_KEYS);
 	const struct node *type = get(root, "type"), *entries = get(root, "entries"), *c;
 	int file_case = 0;
 	if (!type)
@@ -917,6 +971,13 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 		int r = want_case(L, c);
 		if (r >= 0)
 			file_case = r;
+	}
+	double file_priority = 0;
+	if ((c = get(root, "priority")))
+		want_number(L, c, "priority", &file_priority);
+	if ((c = get(root, "common_words"))) {
+		static const char *const words[] = { "match", "skip", NULL };
+		g->common_words_skip = want_word(L, c, "common_words", words) == 1;
 	}
 	if (!entries) {
 		problem(L, root->line, root->column, "missing required key 'entries'");
@@ -934,7 +995,7 @@ static void load_file(struct loader *L, const struct node *root, struct gz_gazet
 	/* entries were taken as they were parsed (take_entry); what the file
 	 * says of type and case may come after them, so apply it now */
 	(void)entries;
-	finish_entries(L, g, file_case);
+	finish_entries(L, g, file_case, file_priority);
 	(void)get_key;
 }
 

@@ -14,19 +14,29 @@
 
 #include "error.h"
 
+/* A name's case rule (SPEC §3.3, §8.1). */
+enum gz_case {
+	GZ_CASE_INSENSITIVE = 0,
+	GZ_CASE_SENSITIVE = 1,
+	GZ_CASE_PROPER = 2,      /* capitalised tokens of the name need capitals */
+};
+
 struct gz_raw_alias {
 	char *text;
-	int case_sensitive;
+	int case_rule;           /* enum gz_case */
 	int case_inherited;            /* no case of its own: the entry's rule */
 	int line, column;
 };
 
 struct gz_raw_entry {
 	char *id, *name, *type;
-	int name_case_sensitive;
+	int name_case;                 /* enum gz_case */
 	int case_inherited;            /* no case of its own: the file's rule */
 	double priority;
+	int priority_inherited;        /* no priority of its own: the file's (or 0) */
+	int evidence_required;         /* `evidence: required` (SPEC §8.2) */
 	char *attrs;                   /* the attrs mapping as compact JSON text, or NULL */
+	char *country, *admin1;        /* attrs.country and attrs.admin1 when strings */
 	struct gz_raw_alias *aliases;
 	size_t alias_count;
 	int line, column;              /* the entry's mapping */
@@ -44,6 +54,7 @@ struct gz_id_ref {
 struct gz_gazetteer {
 	char *path;
 	char *type;
+	int common_words_skip;   /* `common_words: skip` (SPEC §8.2) */
 	struct gz_raw_entry *entries;
 	size_t count;
 	struct gz_id_ref *ids;
@@ -68,6 +79,9 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		       struct gz_gazetteer **out, struct gz_diag *diag);
 
 void gz_gazetteer_free(struct gz_gazetteer *g);
+
+/* "insensitive", "sensitive" or "proper". */
+const char *gz_case_name(int rule);
 
 /* Whether a name holds at least one letter or digit (SPEC §2). */
 int gz_name_has_word(const char *s);

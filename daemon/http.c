@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "fold.h"
 #include "gz_version.h"
 #include "json.h"
 #include "metrics.h"
@@ -65,13 +66,15 @@ struct gz_http {
 };
 
 /* R_NONE: no route (an unknown path), so a zeroed request has none. */
-enum route { R_NONE, R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE, R_METRICS };
+enum route { R_NONE, R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE, R_METRICS,
+	     R_LOOKUP };
 /* The endpoint label of each route in GET /metrics; a route missing here
  * is counted as "other". */
 static const char *const route_labels[] = {
 	[R_NONE] = "other", [R_TAG] = "/tag", [R_HEALTH] = "/health",
 	[R_GAZETTEERS] = "/gazetteers", [R_ENTITY] = "/entities",
 	[R_RELOAD] = "/reload", [R_PAGE] = "/", [R_METRICS] = "/metrics",
+	[R_LOOKUP] = "/lookup",
 };
 enum body_kind { BODY_RAW, BODY_JSON, BODY_NDJSON };
 
@@ -285,10 +288,17 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
 	} else if (!strcmp(key, "offsets")) {
 		if (gz_offsets_parse(value, &rq->opts.offsets, &e))
 			goto bad;
+	} else if (!strcmp(key, "explain")) {
+		if (strcmp(value, "true") && strcmp(value, "false")) {
+			snprintf(q->message, sizeof(q->message),
+				 "bad value '%.40s' for explain (expected true or false)", value);
+			return MHD_NO;
+		}
+		rq->opts.explain = !strcmp(value, "true");
 	} else {
 		snprintf(q->message, sizeof(q->message),
-			 "unknown query parameter '%.100s' (expected types, overlaps or offsets)",
-			 key);
+			 "unknown query parameter '%.100s' (expected types, overlaps, offsets "
+			 "or explain)", key);
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -484,6 +494,32 @@ static enum MHD_Result route_entity(struct MHD_Connection *c, struct request *rq
 	return ret;
 }
 
+/* GET /lookup?text=Paris: every entry whose names fold to the text, in the
+ * order the tagger would rank them, with the form and where it is written
+ * (SPEC §8.6). */
+static enum MHD_Result route_lookup(struct MHD_Connection *c, struct request *rq)
+{
+	const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "text");
+	if (!text || !*text)
+		return send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+				  "missing query parameter 'text' (GET /lookup?text=Paris)");
+	size_t bad;
+	if (gz_utf8_validate(text, strlen(text), &bad) != 0) {
+		json_t *j = gz_json_error("invalid_utf8", "invalid UTF-8 in 'text' at byte %zu", bad);
+		json_object_set_new(json_object_get(j, "error"), "offset", json_integer((json_int_t)bad));
+		return send_json(c, rq, MHD_HTTP_BAD_REQUEST, j, NULL);
+	}
+	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
+	if (!set)
+		return send_not_ready(c, rq);
+	json_t *j = gz_json_lookup(set, text);
+	gz_set_unref(set);
+	if (!j)
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	return send_json(c, rq, MHD_HTTP_OK, j, NULL);
+}
+
 /* GET /: the page to paste an article and see it tagged (daemon/web/). */
 static enum MHD_Result route_page(struct MHD_Connection *c, struct request *rq)
 {
@@ -633,6 +669,8 @@ static int route_of(const char *url, const char *method, enum route *route,
 		*route = R_METRICS;
 	else if (!strcmp(url, "/gazetteers"))
 		*route = R_GAZETTEERS;
+	else if (!strcmp(url, "/lookup"))
+		*route = R_LOOKUP;
 	else if (!strncmp(url, "/entities/", 10) && url[10])
 		*route = R_ENTITY;
 	else
@@ -817,6 +855,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	case R_RELOAD: return route_reload(c, rq);
 	case R_PAGE: return route_page(c, rq);
 	case R_METRICS: return route_metrics(c, rq);
+	case R_LOOKUP: return route_lookup(c, rq);
 	case R_NONE: break;
 	}
 	return MHD_NO;

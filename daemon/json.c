@@ -50,6 +50,20 @@ json_t *gz_json_spans(const struct gz_tagger *t, const char *text)
 				json_array_append_new(alts, entry_ref(sp[i].alternatives[a]));
 			json_object_set_new(o, "alternatives", alts);
 		}
+		if (sp[i].why == GZ_WHY_NAME_PART)
+			json_object_set_new(o, "via", json_string("name-part"));
+		if (gz_tagger_explained(t)) {
+			json_t *why = json_pack("{s:s}", "rule", gz_why_name(sp[i].why));
+			if (sp[i].why == GZ_WHY_QUALIFIER)
+				json_object_set_new(why, "qualifier", json_string(sp[i].qualifier->id));
+			if (sp[i].why == GZ_WHY_SUPPORT) {
+				json_t *ids = json_array();
+				for (size_t k = 0; k < sp[i].support_count; k++)
+					json_array_append_new(ids, json_string(sp[i].support[k]->id));
+				json_object_set_new(why, "support", ids);
+			}
+			json_object_set_new(o, "why", why);
+		}
 		if (json_array_append_new(arr, o))
 			goto fail;
 	}
@@ -75,15 +89,16 @@ json_t *gz_json_entry(const struct gz_entry *e)
 		return NULL;
 	json_t *aliases = json_array();
 	for (size_t i = 0; i < e->alias_count; i++) {
-		if (e->aliases[i].case_sensitive != e->name_case_sensitive)
+		if (e->aliases[i].case_rule != e->name_case)
 			json_array_append_new(aliases, json_pack("{s:s, s:s}", "text", e->aliases[i].text,
-								 "case", e->aliases[i].case_sensitive
-									 ? "sensitive" : "insensitive"));
+								 "case", gz_case_name(e->aliases[i].case_rule)));
 		else
 			json_array_append_new(aliases, json_string(e->aliases[i].text));
 	}
 	json_object_set_new(o, "aliases", aliases);
-	json_object_set_new(o, "case", json_string(e->name_case_sensitive ? "sensitive" : "insensitive"));
+	json_object_set_new(o, "case", json_string(gz_case_name(e->name_case)));
+	if (e->evidence_required)
+		json_object_set_new(o, "evidence", json_string("required"));
 	/* a whole priority prints as an integer; only within 2^53 is the cast
 	 * defined and exact (a priority of 1e27 stays a real) */
 	if (e->priority > -9007199254740992.0 && e->priority < 9007199254740992.0 &&
@@ -95,6 +110,35 @@ json_t *gz_json_entry(const struct gz_entry *e)
 	json_object_set_new(o, "file", json_string(e->file));
 	json_object_set_new(o, "line", json_integer(e->line));
 	return o;
+}
+
+static int lookup_hit(void *cls, const struct gz_lookup_hit *h)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", h->entry->id,
+			      "type", h->entry->type, "name", h->entry->name, "form", h->form,
+			      "case", gz_case_name(h->case_rule), "file", h->entry->file,
+			      "line", h->line);
+	json_t *entry = o ? gz_json_entry(h->entry) : NULL;
+	if (!entry) {
+		json_decref(o);
+		return GZ_ENOMEM;
+	}
+	const char *keys[] = { "priority", "evidence", "attrs" };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+		if (json_object_get(entry, keys[k]))
+			json_object_set(o, keys[k], json_object_get(entry, keys[k]));
+	json_decref(entry);
+	return json_array_append_new(cls, o) ? GZ_ENOMEM : 0;
+}
+
+json_t *gz_json_lookup(const struct gz_set *set, const char *text)
+{
+	json_t *list = json_array();
+	if (!list || gz_set_lookup(set, text, lookup_hit, list) < 0) {
+		json_decref(list);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o}", "text", text, "entries", list);
 }
 
 /* ------------------------------------------------------- direct writers */
@@ -166,8 +210,31 @@ static void append_cstr(struct gz_buf *b, const char *s)
 	gz_buf_append(b, s, strlen(s));
 }
 
+/* "why" of explain=true (SPEC §8.6). */
+static void write_why(struct gz_buf *b, const struct gz_span *sp)
+{
+	append_cstr(b, ",\"why\":{\"rule\":\"");
+	append_cstr(b, gz_why_name(sp->why));
+	gz_buf_append(b, "\"", 1);
+	if (sp->why == GZ_WHY_QUALIFIER) {
+		append_cstr(b, ",\"qualifier\":");
+		gz_buf_append_json_string(b, sp->qualifier->id, strlen(sp->qualifier->id));
+	}
+	if (sp->why == GZ_WHY_SUPPORT) {
+		append_cstr(b, ",\"support\":[");
+		for (size_t k = 0; k < sp->support_count; k++) {
+			if (k)
+				gz_buf_append(b, ",", 1);
+			gz_buf_append_json_string(b, sp->support[k]->id, strlen(sp->support[k]->id));
+		}
+		gz_buf_append(b, "]", 1);
+	}
+	gz_buf_append(b, "}", 1);
+}
+
 int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b)
 {
+	int explain = gz_tagger_explained(t);
 	size_t n = gz_tagger_span_count(t);
 	const struct gz_span *sp = gz_tagger_spans(t);
 	gz_buf_append(b, "[", 1);
@@ -203,6 +270,10 @@ int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_b
 			}
 			gz_buf_append(b, "]", 1);
 		}
+		if (sp[i].why == GZ_WHY_NAME_PART)
+			append_cstr(b, ",\"via\":\"name-part\"");
+		if (explain)
+			write_why(b, &sp[i]);
 		gz_buf_append(b, "}", 1);
 	}
 	gz_buf_append(b, "]", 1);

@@ -48,6 +48,11 @@ json_t *gz_json_tag_response(const struct gz_tagger *t, const char *text,
 /* One entry as loaded: id, name, type, aliases, priority, attrs, file. */
 json_t *gz_json_entry(const struct gz_entry *e);
 
+/* GET /lookup's answer (SPEC §8.6): {"text": text, "entries": [{id, type,
+ * name, form, case, file, line, priority, attrs}, ...]} in choice order.
+ * text must be valid UTF-8.  New reference, or NULL when out of memory. */
+json_t *gz_json_lookup(const struct gz_set *set, const char *text);
+
 /* {"error": {"code": code, "message": message}}; callers may add fields to
  * the inner object (json_object_get(result, "error")).  New reference. */
 json_t *gz_json_error(const char *code, const char *fmt, ...)

@@ -32,6 +32,7 @@ struct args {
 	const char *user;
 	int check;
 	const char *tag;
+	const char *lookup;
 	struct gz_tag_options opts;
 	const char *types, *overlaps, *offsets;
 };
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 	      "               [--log-level error|warn|info|debug] [--user NAME]\n"
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--types T,..]\n"
-	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte]\n"
+	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte] [--explain]\n"
+	      "       gaztagd --lookup TEXT [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --version\n",
 	      f);
 }
@@ -100,8 +102,8 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-/* --tag: tag one text offline and print the response of POST /tag. */
-static int run_tag(const struct args *a)
+/* The gazetteers of --tag and --lookup; NULL (reported) when they fail. */
+static struct gz_set *load_quietly(const struct args *a)
 {
 	struct gz_diag diag;
 	struct gz_set *set = NULL;
@@ -113,10 +115,45 @@ static int run_tag(const struct args *a)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		if (!diag.count)
 			fprintf(stderr, "gaztagd: %s\n", gz_error_format(&err, buf, sizeof buf));
-		gz_diag_clear(&diag);
-		return 1;
 	}
 	gz_diag_clear(&diag);
+	return set;
+}
+
+static int print_json(json_t *j)
+{
+	char *out = j ? json_dumps(j, GZ_JSON_DUMP_FLAGS) : NULL;
+	json_decref(j);
+	if (!out)
+		return GZ_ENOMEM;
+	printf("%s\n", out);
+	free(out);
+	return 0;
+}
+
+/* --lookup: what GET /lookup?text= answers, offline. */
+static int run_lookup(const struct args *a)
+{
+	size_t bad;
+	if (gz_utf8_validate(a->lookup, strlen(a->lookup), &bad) != 0) {
+		fprintf(stderr, "gaztagd: --lookup: invalid UTF-8 at byte %zu\n", bad);
+		return 1;
+	}
+	struct gz_set *set = load_quietly(a);
+	if (!set)
+		return 1;
+	int r = print_json(gz_json_lookup(set, a->lookup));
+	gz_set_unref(set);
+	return r ? 1 : 0;
+}
+
+/* --tag: tag one text offline and print the response of POST /tag. */
+static int run_tag(const struct args *a)
+{
+	struct gz_error err = { 0 };
+	struct gz_set *set = load_quietly(a);
+	if (!set)
+		return 1;
 	size_t len;
 	char *text = read_all(a->tag, &len);
 	if (!text) {
@@ -129,15 +166,7 @@ static int run_tag(const struct args *a)
 	if (r) {
 		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, err.message);
 	} else {
-		json_t *j = gz_json_tag_response(t, text, &a->opts);
-		char *out = j ? json_dumps(j, GZ_JSON_DUMP_FLAGS) : NULL;
-		if (out) {
-			printf("%s\n", out);
-			free(out);
-		} else {
-			r = GZ_ENOMEM;
-		}
-		json_decref(j);
+		r = print_json(gz_json_tag_response(t, text, &a->opts));
 	}
 	gz_tagger_free(t);
 	free(text);
@@ -343,6 +372,8 @@ int main(int argc, char **argv)
 		{ "types", required_argument, NULL, 't' },
 		{ "overlaps", required_argument, NULL, 'o' },
 		{ "offsets", required_argument, NULL, 'O' },
+		{ "explain", no_argument, NULL, 'E' },
+		{ "lookup", required_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -366,6 +397,8 @@ int main(int argc, char **argv)
 		case 'C': a.check = 1; break;
 		case 'T': a.tag = optarg; break;
 		case 't': a.opts.types = optarg; break;
+		case 'E': a.opts.explain = 1; break;
+		case 'K': a.lookup = optarg; break;
 		case 'o':
 			if (gz_overlaps_parse(optarg, &a.opts.overlaps, &err)) {
 				fprintf(stderr, "gaztagd: --overlaps: %s\n", err.message);
@@ -398,7 +431,7 @@ int main(int argc, char **argv)
 	}
 	gz_fold_init();
 	int r;
-	if (a.check || a.tag) {
+	if (a.check || a.tag || a.lookup) {
 		/* --config names the gazetteers (and is itself checked) unless
 		 * --gazetteers does. */
 		struct gz_config cfg;
@@ -406,7 +439,8 @@ int main(int argc, char **argv)
 		if (r == 0) {
 			a.gazetteers = (const char **)cfg.gazetteers;
 			a.ngazetteers = cfg.gazetteer_count;
-			r = a.check ? run_check(a.gazetteers, a.ngazetteers) : run_tag(&a);
+			r = a.check ? run_check(a.gazetteers, a.ngazetteers)
+			    : a.lookup ? run_lookup(&a) : run_tag(&a);
 		}
 		gz_config_free(&cfg);
 	} else {

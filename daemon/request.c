@@ -26,6 +26,10 @@ static int json_options(json_t *obj, struct gz_tag_options *opts,
 				: gz_offsets_parse(json_string_value(v), &opts->offsets, err);
 			if (rc)
 				return rc;
+		} else if (!strcmp(key, "explain")) {
+			if (!json_is_boolean(v))
+				return gz_error_set(err, GZ_EINVAL, "'explain' must be true or false");
+			opts->explain = json_is_true(v);
 		} else if (!strcmp(key, "types")) {
 			free(*types_buf);
 			*types_buf = NULL;
@@ -60,7 +64,7 @@ static int json_options(json_t *obj, struct gz_tag_options *opts,
 		} else {
 			return gz_error_set(err, GZ_EINVAL,
 					    "unknown field '%.100s' (expected %stext, types, "
-					    "overlaps or offsets)", key, allow_id ? "id, " : "");
+					    "overlaps, offsets or explain)", key, allow_id ? "id, " : "");
 		}
 	}
 	return 0;

@@ -25,6 +25,7 @@
 
 #include "fold.h"
 #include "gazetteer.h"
+#include "words.h"
 
 
 /* ----------------------------------------------------------------- types */
@@ -45,6 +46,10 @@ struct gz_set {
 	size_t type_count;
 	uint32_t *id_slots;          /* id hash -> entry index + 1 (0: empty) */
 	size_t id_mask;
+	const char **regions;        /* region id -> string (in the arena); [0] unused */
+	size_t region_count, region_cap;
+	uint32_t *region_slots;      /* string hash -> region id (0: empty) */
+	size_t region_mask;
 	struct gz_trie *trie;
 	struct gz_name *names;
 	size_t name_count, name_cap;
@@ -60,6 +65,8 @@ struct compiled {
 	size_t n;
 	char lead[64], trail[64], cased[1024], key[2048];
 	size_t lead_len, trail_len, cased_len, key_len;
+	size_t first_len;   /* key[0..first_len) is the first token, folded */
+	uint32_t upper;     /* bit k: token k starts with a capital */
 	int too_long;
 };
 
@@ -137,10 +144,23 @@ static void append(char *buf, size_t *len, size_t cap, const char *p, size_t n, 
 	*len += n;
 }
 
-/* Tokenizes and folds name into c, interning tokens and gaps in trie.
- * Returns 0, GZ_EINVAL (too long), GZ_ENOMEM. */
-static int compile_name(struct gz_trie *trie, const char *name, int case_sensitive,
-			struct compiled *c)
+/* A token or gap id: interned in the trie being built, or, for a lookup
+ * in a finished one (built NULL), found there (-1 when it has none). */
+static int64_t token_id(struct gz_trie *built, const struct gz_trie *done, const char *s, size_t n)
+{
+	return built ? gz_trie_intern_token(built, s, n) : gz_trie_find_token(done, gz_hash_bytes(s, n), s, n);
+}
+
+static int64_t gap_id(struct gz_trie *built, const struct gz_trie *done, const char *s, size_t n)
+{
+	return built ? gz_trie_intern_gap(built, s, n) : gz_trie_find_gap(done, s, n);
+}
+
+/* Tokenizes and folds name into c, interning tokens and gaps in trie (or,
+ * with trie NULL, finding them in done).  Returns 0, GZ_EINVAL (too long),
+ * GZ_ENOMEM, or 1 (a lookup: a token or gap that no name has). */
+static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const char *name,
+			int case_rule, struct compiled *c)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t len = strlen(name), i = 0;
@@ -150,6 +170,8 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 
 	c->n = 0;
 	c->lead_len = c->trail_len = c->cased_len = c->key_len = 0;
+	c->first_len = 0;
+	c->upper = 0;
 	c->too_long = 0;
 
 #define END_TOKEN()                                                              \
@@ -157,13 +179,15 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 		if (in_token) {                                                  \
 			if (c->n == 256 || tok_len == 0)                         \
 				return GZ_EINVAL;                                \
-			int64_t id = gz_trie_intern_token(trie, tok, tok_len);   \
+			int64_t id = token_id(trie, done, tok, tok_len);         \
 			if (id < 0)                                              \
-				return (int)id;                                  \
+				return trie ? (int)id : 1;                       \
+			if (c->n == 0)                                           \
+				c->first_len = tok_len;                          \
 			c->tokens[c->n++] = (uint32_t)id;                        \
 			append(c->key, &c->key_len, sizeof c->key, tok, tok_len, &overflow); \
 			append(c->key, &c->key_len, sizeof c->key, "\x1f", 1, &overflow); \
-			if (case_sensitive)                                      \
+			if (case_rule == GZ_CASE_SENSITIVE)                      \
 				append(c->cased, &c->cased_len, sizeof c->cased, "\x1f", 1, &overflow); \
 			in_token = 0;                                            \
 			tok_len = 0;                                             \
@@ -189,9 +213,9 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 				} else {
 					if (c->n >= 256)
 						return GZ_EINVAL; /* too many tokens */
-					int64_t g = gz_trie_intern_gap(trie, gap, gap_len);
+					int64_t g = gap_len ? gap_id(trie, done, gap, gap_len) : 0;
 					if (g < 0)
-						return (int)g;
+						return trie ? (int)g : 1;
 					c->gaps[c->n] = (uint32_t)g;
 					append(c->key, &c->key_len, sizeof c->key, gap, gap_len, &overflow);
 					append(c->key, &c->key_len, sizeof c->key, "\x1e", 1, &overflow);
@@ -199,10 +223,12 @@ static int compile_name(struct gz_trie *trie, const char *name, int case_sensiti
 				gap_len = 0;
 				in_token = 1;
 				solo = cl == GZ_C_SOLO;
+				if (c->n < 32 && gz_fold_case(cp) == GZ_UPPER)
+					c->upper |= 1u << c->n;
 			}
 			size_t k = gz_fold_cp(cp, 1, fold);
 			append(tok, &tok_len, sizeof tok, fold, k, &overflow);
-			if (case_sensitive) {
+			if (case_rule == GZ_CASE_SENSITIVE) {
 				k = gz_fold_cp(cp, 0, fold);
 				append(c->cased, &c->cased_len, sizeof c->cased, fold, k, &overflow);
 			}
@@ -342,6 +368,63 @@ static int type_index(struct gz_set *s, const char *type)
 	return (int)s->type_count++;
 }
 
+/* ------------------------------------------------------------- regions */
+
+/* Region ids: attrs.country and attrs.admin1 strings interned, so that the
+ * tagger compares integers.  Open addressing, at most half full. */
+static uint32_t *region_slot(const struct gz_set *s, const char *str)
+{
+	size_t j = gz_hash_bytes(str, strlen(str)) & s->region_mask;
+	for (; s->region_slots[j]; j = (j + 1) & s->region_mask)
+		if (strcmp(s->regions[s->region_slots[j]], str) == 0)
+			break;
+	return &s->region_slots[j];
+}
+
+static int64_t region_intern(struct gz_set *s, const char *str)
+{
+	if (!str)
+		return 0;
+	if (s->region_count + 1 >= s->region_cap / 2) {
+		size_t cap = s->region_cap ? s->region_cap * 2 : 256;
+		const char **names = realloc(s->regions, cap * sizeof(*names));
+		uint32_t *slots = calloc(cap, sizeof(*slots));
+		if (!names || !slots) {
+			if (names)
+				s->regions = names;
+			free(slots);
+			return GZ_ENOMEM;
+		}
+		s->regions = names;
+		free(s->region_slots);
+		s->region_slots = slots;
+		s->region_cap = cap;
+		s->region_mask = cap - 1;
+		for (uint32_t id = 1; id <= s->region_count; id++)
+			*region_slot(s, s->regions[id]) = id;
+	}
+	uint32_t *slot = region_slot(s, str);
+	if (!*slot) {
+		int oom = 0;
+		const char *copy = arena_strdup(s, str, &oom);
+		if (oom)
+			return GZ_ENOMEM;
+		s->regions[++s->region_count] = copy;
+		*slot = (uint32_t)s->region_count;
+	}
+	return *slot;
+}
+
+/* An entry whose id is some entry's country or admin1 ("country:
+ * ukraine") qualifies and supports like that region. */
+static void link_id_regions(struct gz_set *s)
+{
+	if (!s->region_count)
+		return;
+	for (size_t e = 0; e < s->entry_count; e++)
+		s->entries[e].id_region = *region_slot(s, s->entries[e].id);
+}
+
 /* The id index of gz_set_find: open addressing, at most half full. */
 static int index_ids(struct gz_set *s)
 {
@@ -418,19 +501,25 @@ static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *prob
 	return 0;
 }
 
-/* Adds one surface form of entry e.  keys holds the keys of the entry's
- * forms compiled so far, to store each once. */
-static int add_name(struct gz_set *s, uint32_t e, const char *text, int cs,
+/* Adds one surface form of entry e (form 0: its name, k: alias k - 1).
+ * keys holds the keys of the entry's forms compiled so far, to store each
+ * once. */
+static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *text, int cs,
 		    struct compiled *c, char **keys, uint8_t *key_cs, size_t *nkeys)
 {
-	int r = compile_name(s->trie, text, cs, c);
+	int r = compile_name(s->trie, NULL, text, cs, c);
 	if (r)
 		return r;
 	size_t base_len = c->key_len;
-	if (cs) {
+	if (cs != GZ_CASE_INSENSITIVE) {
+		/* the rule is part of the key: a proper and a sensitive form of
+		 * one text match different texts */
 		int overflow = 0;
-		append(c->key, &c->key_len, sizeof c->key, "\x1c", 1, &overflow);
-		append(c->key, &c->key_len, sizeof c->key, c->cased, c->cased_len, &overflow);
+		char rule[8];
+		int rl = snprintf(rule, sizeof rule, "\x1c%d", cs);
+		append(c->key, &c->key_len, sizeof c->key, rule, (size_t)rl, &overflow);
+		if (cs == GZ_CASE_SENSITIVE)
+			append(c->key, &c->key_len, sizeof c->key, c->cased, c->cased_len, &overflow);
 		if (overflow)
 			return GZ_EINVAL;
 	}
@@ -457,10 +546,23 @@ static int add_name(struct gz_set *s, uint32_t e, const char *text, int cs,
 		s->name_cap = cap;
 	}
 	struct gz_name *nm = &s->names[s->name_count];
+	const struct gz_entry *en = &s->entries[e];
 	memset(nm, 0, sizeof(*nm));
 	nm->entry = e;
-	nm->type = (uint32_t)s->entries[e].type_index;
-	nm->case_sensitive = (uint8_t)cs;
+	nm->form = form;
+	nm->type = (uint16_t)en->type_index;
+	nm->case_rule = (uint8_t)cs;
+	if (cs == GZ_CASE_PROPER)
+		nm->cased = c->upper;
+	if (c->n == 1)
+		nm->flags |= GZ_NAME_ONE_TOKEN;
+	if (en->evidence_required)
+		nm->flags |= GZ_NAME_EVIDENCE;
+	if (en->common_words_skip) {
+		nm->flags |= GZ_NAME_SKIP;
+		if (c->n == 1)
+			nm->common_langs = (uint8_t)gz_words_common(c->key, c->first_len);
+	}
 	int64_t off;
 	if (c->lead_len) {
 		if ((off = pool_add(s, c->lead, c->lead_len)) < 0)
@@ -474,11 +576,11 @@ static int add_name(struct gz_set *s, uint32_t e, const char *text, int cs,
 		nm->trail = (uint32_t)off;
 		nm->trail_len = (uint16_t)c->trail_len;
 	}
-	if (cs) {
+	if (cs == GZ_CASE_SENSITIVE) {
 		if ((off = pool_add(s, c->cased, c->cased_len)) < 0)
 			return GZ_ENOMEM;
 		nm->cased = (uint32_t)off;
-		nm->cased_len = (uint32_t)c->cased_len;
+		nm->cased_len = (uint16_t)c->cased_len;
 	}
 	r = gz_trie_insert(s->trie, c->tokens, c->gaps, c->n, (uint32_t)s->name_count);
 	if (r)
@@ -530,8 +632,8 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 		size_t before = s->name_count;
 		for (size_t f = 0; f < nforms && !r; f++) {
 			const char *text = f ? en->aliases[f - 1].text : en->name;
-			int cs = f ? en->aliases[f - 1].case_sensitive : en->name_case_sensitive;
-			r = add_name(s, e, text, cs, c, keys, key_cs, &nkeys);
+			int cs = f ? en->aliases[f - 1].case_rule : en->name_case;
+			r = add_name(s, e, (uint32_t)f, text, cs, c, keys, key_cs, &nkeys);
 			if (r == GZ_EINVAL) {
 				gz_diag_add(diag, en->file, en->line, en->column,
 					    "name '%.60s' is too long (at most 256 tokens, 1 KB)", text);
@@ -639,7 +741,17 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 				r = GZ_ENOMEM;
 				goto done;
 			}
-			e->name_case_sensitive = re->name_case_sensitive;
+			e->name_case = re->name_case;
+			e->name_line = re->name_line;
+			e->evidence_required = (uint8_t)re->evidence_required;
+			e->common_words_skip = (uint8_t)g->common_words_skip;
+			int64_t country = region_intern(s, re->country), admin1 = region_intern(s, re->admin1);
+			if (country < 0 || admin1 < 0) {
+				r = GZ_ENOMEM;
+				goto done;
+			}
+			e->country = (uint32_t)country;
+			e->admin1 = (uint32_t)admin1;
 			e->file = fi->path;
 			e->line = re->line;
 			e->column = re->column;
@@ -654,7 +766,8 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 					r = GZ_ENOMEM;
 					goto done;
 				}
-				s->aliases[na].case_sensitive = re->aliases[a].case_sensitive;
+				s->aliases[na].case_rule = re->aliases[a].case_rule;
+				s->aliases[na].line = re->aliases[a].line;
 				na++;
 			}
 			s->entry_count++;
@@ -669,6 +782,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 
 	if ((r = index_ids(s)))
 		goto done;
+	link_id_regions(s);
 
 	if ((r = build(s, diag, &problems)))
 		goto done;
@@ -737,6 +851,8 @@ void gz_set_unref(struct gz_set *s)
 		free(s->types[i]);
 	free(s->types);
 	free(s->id_slots);
+	free(s->regions);
+	free(s->region_slots);
 	gz_trie_free(s->trie);
 	free(s->names);
 	free(s->pool);
@@ -754,6 +870,8 @@ const struct gz_entry *gz_set_entry(const struct gz_set *s, size_t i) { return &
 size_t gz_set_file_count(const struct gz_set *s) { return s->file_count; }
 const struct gz_file_info *gz_set_file(const struct gz_set *s, size_t i) { return &s->files[i]; }
 size_t gz_set_type_count(const struct gz_set *s) { return s->type_count; }
+size_t gz_set_region_count(const struct gz_set *s) { return s->region_count; }
+const char *gz_set_region(const struct gz_set *s, uint32_t id) { return id ? s->regions[id] : NULL; }
 const char *gz_set_type(const struct gz_set *s, size_t i) { return s->types[i]; }
 struct timespec gz_set_loaded_at(const struct gz_set *s) { return s->loaded_at; }
 double gz_set_load_seconds(const struct gz_set *s) { return s->load_seconds; }
@@ -780,6 +898,39 @@ const struct gz_entry *gz_set_find(const struct gz_set *s, const char *id)
 			return e;
 	}
 	return NULL;
+}
+
+int gz_set_lookup(const struct gz_set *s, const char *text,
+		  int (*fn)(void *cls, const struct gz_lookup_hit *hit), void *cls)
+{
+	struct compiled *c = malloc(sizeof(*c));
+	if (!c)
+		return GZ_ENOMEM;
+	int r = compile_name(NULL, s->trie, text, GZ_CASE_INSENSITIVE, c);
+	uint32_t node = GZ_TRIE_ROOT;
+	for (size_t k = 0; r == 0 && k < c->n; k++)
+		if ((node = gz_trie_step(s->trie, node, k ? c->gaps[k] : 0, c->tokens[k])) == GZ_TRIE_NONE)
+			r = 1;
+	int hits = 0;
+	if (r == 0) {
+		size_t np;
+		const uint32_t *p = gz_trie_payloads(s->trie, node, &np);
+		for (size_t k = 0; k < np && r == 0; k++) {
+			const struct gz_name *nm = &s->names[p[k]];
+			if (nm->lead_len != c->lead_len || nm->trail_len != c->trail_len ||
+			    memcmp(s->pool + nm->lead, c->lead, c->lead_len) != 0 ||
+			    memcmp(s->pool + nm->trail, c->trail, c->trail_len) != 0)
+				continue;
+			const struct gz_entry *e = &s->entries[nm->entry];
+			struct gz_lookup_hit h = { e, nm->form ? e->aliases[nm->form - 1].text : e->name,
+						   nm->case_rule,
+						   nm->form ? e->aliases[nm->form - 1].line : e->name_line };
+			r = fn(cls, &h);
+			hits++;
+		}
+	}
+	free(c);
+	return r < 0 ? r : hits;
 }
 
 size_t gz_set_memory(const struct gz_set *s)

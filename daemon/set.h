@@ -15,12 +15,14 @@
 #include <time.h>
 
 #include "error.h"
+#include "gazetteer.h"
 
 struct gz_set;
 
 struct gz_alias {
 	const char *text;     /* as written in the file */
-	int case_sensitive;   /* the rule in force for this surface form */
+	int case_rule;        /* enum gz_case: the rule in force for this form */
+	int line;             /* where it is written */
 };
 
 struct gz_entry {
@@ -32,7 +34,14 @@ struct gz_entry {
 	const char *attrs;         /* the attrs object as compact JSON text, or NULL */
 	const struct gz_alias *aliases; /* every surface form but the name; */
 	size_t alias_count;
-	int name_case_sensitive;
+	int name_case;             /* enum gz_case */
+	int name_line;             /* where the name is written */
+	/* Context (SPEC §8): region ids (gz_set_region) of attrs.country and
+	 * attrs.admin1, and of the entry's own id when some entry's country or
+	 * admin1 names it; 0 for none. */
+	uint32_t country, admin1, id_region;
+	uint8_t evidence_required; /* `evidence: required` */
+	uint8_t common_words_skip; /* its file says `common_words: skip` */
 	const char *file;          /* the file it came from */
 	int line, column;          /* where its mapping starts */
 	int id_line, id_column;    /* where its id is */
@@ -66,6 +75,11 @@ const struct gz_entry *gz_set_find(const struct gz_set *set, const char *id);
 size_t gz_set_file_count(const struct gz_set *set);
 const struct gz_file_info *gz_set_file(const struct gz_set *set, size_t i);
 
+/* The strings of attrs.country and attrs.admin1, interned: id 1 .. count
+ * (0 is "none"). */
+size_t gz_set_region_count(const struct gz_set *set);
+const char *gz_set_region(const struct gz_set *set, uint32_t id);
+
 size_t gz_set_type_count(const struct gz_set *set);
 const char *gz_set_type(const struct gz_set *set, size_t i);
 int gz_set_type_index(const struct gz_set *set, const char *type); /* -1 if unknown */
@@ -73,6 +87,20 @@ int gz_set_type_index(const struct gz_set *set, const char *type); /* -1 if unkn
 /* Wall-clock time the set finished loading, and how long the load took. */
 struct timespec gz_set_loaded_at(const struct gz_set *set);
 double gz_set_load_seconds(const struct gz_set *set);
+
+/* GET /lookup (SPEC §8.6): every surface form of every entry that folds to
+ * text as a match would (case rules aside), in the order the tagger ranks
+ * them (priority, then load order).  Calls fn for each; a negative return
+ * from fn stops and is returned.  Returns the number of forms, or
+ * GZ_ENOMEM. */
+struct gz_lookup_hit {
+	const struct gz_entry *entry;
+	const char *form;   /* the name or alias as written */
+	int case_rule;      /* enum gz_case */
+	int line;           /* where the form is written in entry->file */
+};
+int gz_set_lookup(const struct gz_set *set, const char *text,
+		  int (*fn)(void *cls, const struct gz_lookup_hit *hit), void *cls);
 
 /* Bytes held by the set's trie and tables (an estimate for /health and bench). */
 size_t gz_set_memory(const struct gz_set *set);

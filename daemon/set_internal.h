@@ -8,16 +8,29 @@
 #include "set.h"
 #include "trie.h"
 
-/* One surface form of one entry, as attached to a trie node. */
+/* One surface form of one entry, as attached to a trie node.  32 bytes:
+ * a big gazetteer has millions. */
 struct gz_name {
 	uint32_t entry;        /* index into the set's entries */
-	uint32_t type;         /* the entry's type index */
 	uint32_t lead, trail;  /* offsets into the string pool of the punctuation */
-	uint16_t lead_len, trail_len; /* that must precede / follow the tokens */
-	uint32_t cased;        /* case-sensitive names: offset of the cased form */
-	uint32_t cased_len;
-	uint8_t case_sensitive;
+	/* case_rule GZ_CASE_SENSITIVE: pool offset of the form folded without
+	 * case folding; GZ_CASE_PROPER: bit k set when token k (k < 32) starts
+	 * with a capital in the name */
+	uint32_t cased;
+	uint32_t form;         /* 0: the entry's name; k: its alias k - 1 */
+	uint16_t lead_len, trail_len; /* the punctuation that must precede / follow the tokens */
+	uint16_t cased_len;
+	uint16_t type;         /* the entry's type index */
+	uint8_t case_rule;     /* enum gz_case */
+	uint8_t flags;         /* GZ_NAME_* */
+	uint8_t common_langs;  /* GZ_NAME_SKIP one-token names: bit l when the
+				* token is a common word of language l (words.h) */
+	uint8_t pad;
 };
+
+#define GZ_NAME_SKIP 1        /* from a file that says common_words: skip */
+#define GZ_NAME_ONE_TOKEN 2
+#define GZ_NAME_EVIDENCE 4    /* its entry says evidence: required */
 
 const struct gz_trie *gz_set_trie(const struct gz_set *set);
 const struct gz_name *gz_set_names(const struct gz_set *set);

@@ -20,66 +20,7 @@
 #include <string.h>
 
 #include "fold.h"
-#include "set_internal.h"
-#include "trie.h"
-
-/* ----------------------------------------------------------------- types */
-
-#define TOKEN_MAX 1024  /* folded bytes; a longer token cannot be a name's */
-#define GAP_MAX 64      /* significant folded bytes in a gap */
-
-struct tok {
-	uint32_t id;     /* vocabulary id */
-	uint32_t gap;    /* gap id between the previous token and this one */
-	size_t start, end;
-};
-
-struct cand {
-	size_t bstart, bend;
-	uint32_t name;   /* index into the set's names */
-	uint32_t last;   /* index of the segment's last token in the match */
-};
-
-struct group {       /* a span being assembled: entries are in alts[] */
-	size_t bstart, bend;
-	size_t alt_first, alt_count;
-};
-
-struct boundary {
-	size_t byte;
-	size_t *dst;
-};
-
-struct gz_tagger {
-	struct tok *toks;
-	size_t ntoks, captoks;
-	struct cand *cands;
-	size_t ncands, capcands;
-	struct group *groups;
-	size_t ngroups, capgroups;
-	const struct gz_entry **alts;
-	size_t nalts, capalts;
-	struct gz_span *spans;
-	size_t nspans, capspans;
-	struct boundary *bounds;
-	size_t capbounds;
-	unsigned char *allowed;
-	size_t capallowed;
-	char cased[TOKEN_MAX * 2];
-
-	/* the run in progress */
-	const struct gz_set *set;
-	const struct gz_trie *trie;
-	struct gz_trie_filter filter;
-	const struct gz_name *names;
-	const char *pool;
-	const unsigned char *text;
-	size_t len;
-	enum gz_overlaps overlaps;
-	size_t last_end;  /* longest: where the last match ended; no later
-			   * candidate may start before it */
-	int oom;
-};
+#include "tagger_internal.h"
 
 /* ------------------------------------------------------ ASCII fast path */
 
@@ -100,10 +41,7 @@ static void ascii_init(void)
 
 /* ------------------------------------------------------- scratch buffers */
 
-#define GROW(t, arr, n, cap, need)                                                \
-	((n) + (need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (n) + (need), sizeof(*(arr))))
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
+int gz_tagger_grow(void **arr, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap ? *cap : 64;
 	while (c < need)
@@ -238,8 +176,8 @@ static int match_case(struct gz_tagger *t, size_t first, size_t last, const char
 
 static int cmp_entry(const void *a, const void *b)
 {
-	const struct gz_entry *x = *(const struct gz_entry *const *)a;
-	const struct gz_entry *y = *(const struct gz_entry *const *)b;
+	const struct gz_entry *x = ((const struct alt *)a)->e;
+	const struct gz_entry *y = ((const struct alt *)b)->e;
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
@@ -249,26 +187,31 @@ static int cmp_entry(const void *a, const void *b)
  * entries, each once, best first. */
 static int add_group(struct gz_tagger *t, size_t from, size_t to)
 {
-	if (GROW(t, t->groups, t->ngroups, t->capgroups, 1) ||
-	    GROW(t, t->alts, t->nalts, t->capalts, to - from))
+	if (GROW(t->groups, t->ngroups, t->capgroups, 1) ||
+	    GROW(t->alts, t->nalts, t->capalts, to - from))
 		return -1;
 	struct group *g = &t->groups[t->ngroups++];
-	g->bstart = t->cands[from].bstart;
-	g->bend = t->cands[from].bend;
-	g->alt_first = t->nalts;
+	*g = (struct group){ .bstart = t->cands[from].bstart, .bend = t->cands[from].bend,
+			     .alt_first = t->nalts };
 	/* The candidates are sorted by name record, and an entry's names are
 	 * consecutive records: one entry matched by several of its forms shows
 	 * up as a run, so comparing with the last one kept dedupes in O(n) (a
-	 * name shared by thousands of entries is a real gazetteer's case). */
+	 * name shared by thousands of entries is a real gazetteer's case).  An
+	 * entry needs the least evidence that one of its names here needs. */
 	const struct gz_entry *last = NULL;
 	for (size_t c = from; c < to; c++) {
 		const struct gz_entry *e = gz_set_entry(t->set, t->names[t->cands[c].name].entry);
+		uint32_t ev = t->cands[c].evidence;
 		if (e != last)
-			t->alts[t->nalts++] = e;
+			t->alts[t->nalts++] = (struct alt){ e, ev };
+		else if (ev < t->alts[t->nalts - 1].evidence)
+			t->alts[t->nalts - 1].evidence = ev;
 		last = e;
 	}
 	g->alt_count = t->nalts - g->alt_first;
-	const struct gz_entry **alts = t->alts + g->alt_first;
+	struct alt *alts = t->alts + g->alt_first;
+	for (size_t a = 0; a < g->alt_count; a++)
+		g->has_evidence |= (int)alts[a].evidence;
 	/* Name records are numbered in rank order (set.c compiles the best
 	 * entries first), so candidates of one trie node come out ranked; only
 	 * a span reached by two paths (edge punctuation) needs a sort. */
@@ -282,7 +225,7 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 		return 0;
 	}
 	for (size_t a = 1; a < g->alt_count; a++) {
-		const struct gz_entry *e = alts[a];
+		struct alt e = alts[a];
 		size_t b = a;
 		while (b > 0 && cmp_entry(&alts[b - 1], &e) > 0) {
 			alts[b] = alts[b - 1];
@@ -327,17 +270,21 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 			    (trail = match_trail(t->text, t->len, t->toks[j].end, t->pool + nm->trail,
 						 nm->trail_len)) < 0)
 				continue;
-			if (nm->case_sensitive &&
+			if (nm->case_rule == GZ_CASE_SENSITIVE &&
 			    !match_case(t, i, j, t->pool + nm->cased, nm->cased_len))
 				continue;
+			size_t bstart = t->toks[i].start - (size_t)lead, bend = t->toks[j].end + (size_t)trail;
 			/* leading punctuation must not reach back into the last match */
-			if (t->overlaps == GZ_OVERLAPS_LONGEST && t->toks[i].start - (size_t)lead < t->last_end)
+			if (t->overlaps == GZ_OVERLAPS_LONGEST && bstart < t->last_end)
 				continue;
-			if (GROW(t, t->cands, t->ncands, t->capcands, 1))
+			int evidence = 0;
+			if ((nm->case_rule == GZ_CASE_PROPER || nm->flags) &&
+			    (evidence = gz_evidence_local(t, nm, i, j, bstart, bend)) < 0)
+				continue;
+			if (GROW(t->cands, t->ncands, t->capcands, 1))
 				return -1;
-			t->cands[t->ncands++] = (struct cand){
-				t->toks[i].start - (size_t)lead, t->toks[j].end + (size_t)trail,
-				p[k], (uint32_t)j };
+			t->cands[t->ncands++] = (struct cand){ bstart, bend, p[k], (uint32_t)j,
+							       (uint32_t)evidence };
 		}
 		if (!gz_trie_has_children(trie, node))
 			break;
@@ -479,7 +426,7 @@ static inline void end_token(struct gz_tagger *t, const char *fbuf, size_t flen,
 			gap = 0;
 		}
 	}
-	if (GROW(t, t->toks, t->ntoks, t->captoks, 1)) {
+	if (GROW(t->toks, t->ntoks, t->captoks, 1)) {
 		t->oom = 1;
 		return;
 	}
@@ -649,7 +596,7 @@ static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
 	}
 	if (unit == GZ_OFFSETS_BYTE || n == 0)
 		return 0;
-	if (n > t->capbounds && grow((void **)&t->bounds, &t->capbounds, n, sizeof(*t->bounds)))
+	if (n > t->capbounds && gz_tagger_grow((void **)&t->bounds, &t->capbounds, n, sizeof(*t->bounds)))
 		return -1;
 	for (size_t k = 0; k < t->nspans; k++) {
 		t->bounds[2 * k] = (struct boundary){ t->spans[k].byte_start, &t->spans[k].start };
@@ -700,6 +647,7 @@ void gz_tag_options_init(struct gz_tag_options *o)
 	o->overlaps = GZ_OVERLAPS_LONGEST;
 	o->offsets = GZ_OFFSETS_CODEPOINT;
 	o->types = NULL;
+	o->explain = 0;
 }
 
 int gz_overlaps_parse(const char *s, enum gz_overlaps *out, struct gz_error *err)
@@ -757,6 +705,9 @@ void gz_tagger_free(struct gz_tagger *t)
 	free(t->cands);
 	free(t->groups);
 	free(t->alts);
+	free(t->out);
+	free(t->support);
+	gz_context_free(t);
 	free(t->spans);
 	free(t->bounds);
 	free(t->allowed);
@@ -768,7 +719,7 @@ static int resolve_types(struct gz_tagger *t, const struct gz_set *set, const ch
 			 struct gz_error *err)
 {
 	size_t nt = gz_set_type_count(set);
-	if (GROW(t, t->allowed, 0, t->capallowed, nt + 1))
+	if (GROW(t->allowed, 0, t->capallowed, nt + 1))
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
 	int any = 0;
 	if (types) {
@@ -838,8 +789,12 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->text = (const unsigned char *)text;
 	t->len = len;
 	t->overlaps = opts->overlaps;
+	t->explain = opts->explain;
 	t->last_end = 0;
+	t->has_upper = -1;
+	t->lang = -1;
 	t->oom = 0;
+	t->nsupport = 0;
 	scan(t);
 	if (t->oom)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
@@ -856,19 +811,42 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 			t->groups[j] = g;
 		}
 	}
-	if (GROW(t, t->spans, 0, t->capspans, t->ngroups))
+	if (gz_context_resolve(t) || GROW(t->spans, 0, t->capspans, t->ngroups) ||
+	    GROW(t->out, 0, t->capout, t->nalts))
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
+	size_t n = 0;
 	for (size_t k = 0; k < t->ngroups; k++) {
 		const struct group *g = &t->groups[k];
-		t->spans[k] = (struct gz_span){
-			0, 0, g->bstart, g->bend, t->alts[g->alt_first],
-			t->alts + g->alt_first + 1, g->alt_count - 1 };
+		if (g->dropped)
+			continue;
+		const struct gz_entry **out = t->out + g->alt_first;
+		for (size_t a = 0; a < g->alt_count; a++)
+			out[a] = t->alts[g->alt_first + a].e;
+		t->spans[n++] = (struct gz_span){
+			0, 0, g->bstart, g->bend, out[0], out + 1, g->alt_count - 1,
+			g->why, g->qualifier, t->support + g->sup_first, g->sup_count };
 	}
-	t->nspans = t->ngroups;
+	t->nspans = n;
 	if (convert_offsets(t, opts->offsets))
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
 	t->set = NULL;
 	return 0;
+}
+
+int gz_tagger_explained(const struct gz_tagger *t)
+{
+	return t->explain;
+}
+
+const char *gz_why_name(enum gz_why why)
+{
+	switch (why) {
+	case GZ_WHY_QUALIFIER: return "qualifier";
+	case GZ_WHY_SUPPORT: return "support";
+	case GZ_WHY_NAME_PART: return "name-part";
+	case GZ_WHY_PRIORITY: return "priority";
+	default: return "only";
+	}
 }
 
 size_t gz_tagger_span_count(const struct gz_tagger *t)

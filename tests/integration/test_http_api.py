@@ -216,7 +216,7 @@ class QueryParameterTest(DaemonTestCase):
         status, body, _ = self.d.tag("Kyiv", "?type=person")
         self.assertEqual((status, body), (400, error(
             "bad_parameter",
-            "unknown query parameter 'type' (expected types, overlaps or offsets)")))
+            "unknown query parameter 'type' (expected types, overlaps, offsets or explain)")))
 
 
 class TagJsonTest(DaemonTestCase):
@@ -278,7 +278,7 @@ class TagJsonTest(DaemonTestCase):
         status, body, _ = self.post({"text": "Kyiv", "offset": "byte"})
         self.assertEqual((status, body), (400, error(
             "bad_parameter",
-            "unknown field 'offset' (expected text, types, overlaps or offsets)")))
+            "unknown field 'offset' (expected text, types, overlaps, offsets or explain)")))
 
     def test_bad_field_values(self):
         for obj, message in (
@@ -339,7 +339,7 @@ class TagNdjsonTest(DaemonTestCase):
             "code": "bad_json", "message": 'expected a JSON object with a "text" field'}})
         self.assertEqual(answers[8], {"id": 9, "error": {
             "code": "bad_parameter",
-            "message": "unknown field 'colour' (expected id, text, types, overlaps or offsets)"}})
+            "message": "unknown field 'colour' (expected id, text, types, overlaps, offsets or explain)"}})
         self.assertEqual(len(answers), 9)
 
     def test_query_parameters_are_the_defaults_of_every_line(self):

@@ -112,15 +112,15 @@ static void test_every_entry_field_loaded(void **state)
 	assert_string_equal(e->id, "kyiv");
 	assert_string_equal(e->name, "Kyiv");
 	assert_string_equal(e->type, "place");
-	assert_int_equal(e->name_case_sensitive, 0);
+	assert_int_equal(e->name_case, 0);
 	assert_true(e->priority == 2.5);
 	assert_int_equal(e->alias_count, 2);
 	assert_string_equal(e->aliases[0].text, "Kiev");
-	assert_int_equal(e->aliases[0].case_sensitive, 0);
+	assert_int_equal(e->aliases[0].case_rule, 0);
 	assert_int_equal(e->aliases[0].line, 7);
 	assert_int_equal(e->aliases[0].column, 9);
 	assert_string_equal(e->aliases[1].text, "KYIV");
-	assert_int_equal(e->aliases[1].case_sensitive, 1);
+	assert_int_equal(e->aliases[1].case_rule, 1);
 	assert_int_equal(e->line, 4);
 	assert_int_equal(e->column, 5);
 	assert_int_equal(e->id_line, 4);
@@ -132,7 +132,7 @@ static void test_every_entry_field_loaded(void **state)
 	e = &g->entries[1];
 	assert_string_equal(e->id, "us");
 	assert_string_equal(e->type, "country");    /* the entry's type overrides the file's */
-	assert_int_equal(e->name_case_sensitive, 1); /* the file's case rule */
+	assert_int_equal(e->name_case, 1); /* the file's case rule */
 	assert_true(e->priority == 0);
 	assert_null(e->attrs);
 	assert_int_equal(e->alias_count, 0);
@@ -155,12 +155,12 @@ static void test_narrowest_case_rule_wins(void **state)
 		"    aliases: [{text: OTAN, case: sensitive}, Nato]\n");
 	assert_int_equal(g->count, 2);
 	const struct gz_raw_entry *who = &g->entries[0], *nato = &g->entries[1];
-	assert_int_equal(who->name_case_sensitive, 1);          /* entry over file */
-	assert_int_equal(who->aliases[0].case_sensitive, 1);    /* inherits the entry's */
-	assert_int_equal(who->aliases[1].case_sensitive, 0);    /* alias over entry */
-	assert_int_equal(nato->name_case_sensitive, 0);         /* the file's */
-	assert_int_equal(nato->aliases[0].case_sensitive, 1);   /* alias over file */
-	assert_int_equal(nato->aliases[1].case_sensitive, 0);
+	assert_int_equal(who->name_case, 1);          /* entry over file */
+	assert_int_equal(who->aliases[0].case_rule, 1);    /* inherits the entry's */
+	assert_int_equal(who->aliases[1].case_rule, 0);    /* alias over entry */
+	assert_int_equal(nato->name_case, 0);         /* the file's */
+	assert_int_equal(nato->aliases[0].case_rule, 1);   /* alias over file */
+	assert_int_equal(nato->aliases[1].case_rule, 0);
 	gz_gazetteer_free(g);
 
 	g = parse_ok(
@@ -168,8 +168,8 @@ static void test_narrowest_case_rule_wins(void **state)
 		"case: sensitive\n"
 		"entries:\n"
 		"  - {id: un, name: UN, aliases: [U.N.]}\n");
-	assert_int_equal(g->entries[0].name_case_sensitive, 1);
-	assert_int_equal(g->entries[0].aliases[0].case_sensitive, 1);
+	assert_int_equal(g->entries[0].name_case, 1);
+	assert_int_equal(g->entries[0].aliases[0].case_rule, 1);
 	gz_gazetteer_free(g);
 }
 
@@ -277,11 +277,11 @@ static void test_file_type_and_case_after_entries_apply(void **state)
 		"type: place\n");
 	assert_int_equal(g->count, 2);
 	assert_string_equal(g->entries[0].type, "place");
-	assert_int_equal(g->entries[0].name_case_sensitive, 1);
-	assert_int_equal(g->entries[0].aliases[0].case_sensitive, 1);
-	assert_int_equal(g->entries[0].aliases[1].case_sensitive, 0);
+	assert_int_equal(g->entries[0].name_case, 1);
+	assert_int_equal(g->entries[0].aliases[0].case_rule, 1);
+	assert_int_equal(g->entries[0].aliases[1].case_rule, 0);
 	assert_string_equal(g->entries[1].type, "country");
-	assert_int_equal(g->entries[1].name_case_sensitive, 0);
+	assert_int_equal(g->entries[1].name_case, 0);
 	gz_gazetteer_free(g);
 }
 
@@ -449,7 +449,7 @@ static void test_unknown_entry_key_reported(void **state)
 		"    name: Kyiv\n"
 		"    alias: [Kiev]\n"),
 		"g.yaml:5:5: unknown key 'alias' in entry "
-		"(expected id, name, aliases, type, case, priority, attrs)");
+		"(expected id, name, aliases, type, case, priority, evidence, attrs)");
 }
 
 static void test_unknown_file_and_alias_keys_reported(void **state)
@@ -462,7 +462,7 @@ static void test_unknown_file_and_alias_keys_reported(void **state)
 		"  - id: kyiv\n"
 		"    name: Kyiv\n"
 		"    aliases: [{txt: Kiev}]\n"),
-		"g.yaml:2:1: unknown key 'kase' in the gazetteer (expected type, case, entries)\n"
+		"g.yaml:2:1: unknown key 'kase' in the gazetteer (expected type, case, priority, common_words, entries)\n"
 		"g.yaml:6:16: unknown key 'txt' in alias (expected text, case)");
 }
 
@@ -542,8 +542,8 @@ static void test_case_bad_value_reported(void **state)
 		"  - id: lviv\n"
 		"    name: Lviv\n"
 		"    aliases: [{text: LVIV, case: yes}]\n"),
-		"g.yaml:5:11: 'case' must be 'sensitive' or 'insensitive', found upper\n"
-		"g.yaml:8:34: 'case' must be 'sensitive' or 'insensitive', found yes");
+		"g.yaml:5:11: 'case' must be 'insensitive', 'sensitive' or 'proper', found upper\n"
+		"g.yaml:8:34: 'case' must be 'insensitive', 'sensitive' or 'proper', found yes");
 }
 
 static void test_attrs_not_a_mapping_reported(void **state)
@@ -699,7 +699,7 @@ static void test_every_problem_reported_not_only_first(void **state)
 	assert_string_equal(problems(y, strlen(y), &n),
 		"g.yaml:3:5: missing required key 'id' in entry\n"
 		"g.yaml:6:5: unknown key 'alias' in entry "
-		"(expected id, name, aliases, type, case, priority, attrs)\n"
+		"(expected id, name, aliases, type, case, priority, evidence, attrs)\n"
 		"g.yaml:8:11: empty name\n"
 		"g.yaml:9:15: 'priority' must be a number, found first");
 	assert_int_equal(n, 4);
@@ -718,8 +718,8 @@ static void test_every_file_checked_by_set_load(void **state)
 	snprintf(want, sizeof want,
 		 "%s:3:5: missing required key 'name' in entry 'kyiv'\n"
 		 "%s:3:16: unknown key 'nam' in entry "
-		 "(expected id, name, aliases, type, case, priority, attrs)\n"
-		 "%s:3:34: 'case' must be 'sensitive' or 'insensitive', found loud",
+		 "(expected id, name, aliases, type, case, priority, evidence, attrs)\n"
+		 "%s:3:34: 'case' must be 'insensitive', 'sensitive' or 'proper', found loud",
 		 paths[0], paths[0], paths[1]);
 	/* the directory, as gaztagd is usually configured */
 	const char *got = set_problems((const char *const *)&dir, 1, &err);

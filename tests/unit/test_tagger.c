@@ -301,7 +301,7 @@ static void test_case_insensitive_by_default(void **state)
 	gz_set_unref(set);
 }
 
-static void test_case_sensitive_alias_matches_exact_case_only(void **state)
+static void test_case_rule_alias_matches_exact_case_only(void **state)
 {
 	(void)state;
 	struct gz_set *set = load_yaml(
@@ -317,7 +317,7 @@ static void test_case_sensitive_alias_matches_exact_case_only(void **state)
 	gz_set_unref(set);
 }
 
-static void test_file_case_sensitive_applies_to_entries(void **state)
+static void test_file_case_rule_applies_to_entries(void **state)
 {
 	(void)state;
 	struct gz_set *set = load_yaml(
@@ -359,7 +359,7 @@ static void test_alias_case_overrides_entry_case(void **state)
 	gz_set_unref(set);
 }
 
-static void test_case_sensitive_name_still_folds_diacritics(void **state)
+static void test_case_rule_name_still_folds_diacritics(void **state)
 {
 	(void)state;
 	struct gz_set *set = load_yaml(
@@ -900,7 +900,7 @@ static void test_significant_gap_with_line_break(void **state)
 	gz_set_unref(set);
 }
 
-static void test_case_sensitive_name_matches_fullwidth_and_possessive(void **state)
+static void test_case_rule_name_matches_fullwidth_and_possessive(void **state)
 {
 	(void)state;
 	struct gz_set *set = load_yaml(
@@ -911,7 +911,7 @@ static void test_case_sensitive_name_matches_fullwidth_and_possessive(void **sta
 	gz_set_unref(set);
 }
 
-static void test_case_sensitive_and_insensitive_entries_share_a_form(void **state)
+static void test_case_rule_and_insensitive_entries_share_a_form(void **state)
 {
 	(void)state;
 	struct gz_set *set = load_yaml(
@@ -1220,11 +1220,11 @@ int main(void)
 		cmocka_unit_test(test_trailing_punctuation_required),
 		cmocka_unit_test(test_leading_punctuation_included_in_span),
 		cmocka_unit_test(test_case_insensitive_by_default),
-		cmocka_unit_test(test_case_sensitive_alias_matches_exact_case_only),
-		cmocka_unit_test(test_file_case_sensitive_applies_to_entries),
+		cmocka_unit_test(test_case_rule_alias_matches_exact_case_only),
+		cmocka_unit_test(test_file_case_rule_applies_to_entries),
 		cmocka_unit_test(test_entry_case_overrides_file_case),
 		cmocka_unit_test(test_alias_case_overrides_entry_case),
-		cmocka_unit_test(test_case_sensitive_name_still_folds_diacritics),
+		cmocka_unit_test(test_case_rule_name_still_folds_diacritics),
 		cmocka_unit_test(test_diacritics_ignored_both_ways),
 		cmocka_unit_test(test_sharp_s_matches_ss),
 		cmocka_unit_test(test_dotless_and_dotted_i_match_i),
@@ -1260,8 +1260,8 @@ int main(void)
 		cmocka_unit_test(test_latin_word_right_after_han_is_a_token),
 		cmocka_unit_test(test_paragraph_separator_breaks_match),
 		cmocka_unit_test(test_significant_gap_with_line_break),
-		cmocka_unit_test(test_case_sensitive_name_matches_fullwidth_and_possessive),
-		cmocka_unit_test(test_case_sensitive_and_insensitive_entries_share_a_form),
+		cmocka_unit_test(test_case_rule_name_matches_fullwidth_and_possessive),
+		cmocka_unit_test(test_case_rule_and_insensitive_entries_share_a_form),
 		cmocka_unit_test(test_astral_letters_in_span_offsets),
 		cmocka_unit_test(test_longest_takes_leftmost_start_with_lead_punctuation),
 		cmocka_unit_test(test_trailing_punctuation_folds_like_text),
