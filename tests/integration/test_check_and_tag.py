@@ -75,10 +75,10 @@ class CheckTest(unittest.TestCase):
             f"{d}/a.yaml:9:11: empty name",
             f"{d}/a.yaml:11:11: name '---' has no letters or digits",
             f"{d}/a.yaml:13:5: unknown key 'alias' in entry "
-            "(expected id, name, aliases, type, case, priority, attrs)",
+            "(expected id, name, aliases, type, case, priority, evidence, attrs)",
             f"{d}/a.yaml:17:14: 'aliases' must be a sequence of names, found a scalar",
             f"{d}/a.yaml:20:15: 'priority' must be a number, found high",
-            f"{d}/a.yaml:23:11: 'case' must be 'sensitive' or 'insensitive', found loud",
+            f"{d}/a.yaml:23:11: 'case' must be 'insensitive', 'sensitive' or 'proper', found loud",
             f"{d}/a.yaml:26:12: 'attrs' must be a mapping, found a sequence",
             f"{d}/b.yaml:3:5: YAML anchors (&a) are not allowed in gazetteers",
             f"{d}/c.yaml:4:13: invalid UTF-8 (byte 0xff at offset 43)",
