@@ -524,6 +524,25 @@ static int name_parts(struct gz_tagger *t)
 
 /* ------------------------------------------------------------------ API */
 
+/* A one-token span of the imported layer whose token the text also uses as
+ * a surname ("Ray Jackson ... Jackson said") needs evidence like a common
+ * word.  Not in SPEC §8: README "Evidence". */
+static void surnames_need_evidence(struct gz_tagger *t, struct group *g)
+{
+	size_t k = 0;
+	while (k < t->nsurnames && t->surnames[k] != g->token)
+		k++;
+	if (k == t->nsurnames)
+		return;
+	for (size_t a = 0; a < g->alt_count; a++) {
+		struct alt *al = &t->alts[g->alt_first + a];
+		if (al->e->common_words_skip && !al->evidence) {
+			al->evidence = GZ_EVIDENCE_ANY;
+			g->has_evidence = 1;
+		}
+	}
+}
+
 int gz_context_resolve(struct gz_tagger *t)
 {
 	if (!t->ctx && !(t->ctx = calloc(1, sizeof(struct ctx_scratch))))
@@ -532,6 +551,8 @@ int gz_context_resolve(struct gz_tagger *t)
 	for (size_t k = 0; k < t->ngroups; k++) {
 		struct group *g = &t->groups[k];
 		g->why = g->alt_count > 1 ? GZ_WHY_PRIORITY : GZ_WHY_ONLY;
+		if (t->nsurnames && g->token != UINT32_MAX)
+			surnames_need_evidence(t, g);
 		need |= g->alt_count > 1 || g->has_evidence;
 	}
 	if (need && choose_all(t))

@@ -172,8 +172,22 @@ static size_t skip_blank(const unsigned char *text, size_t len, size_t pos, int 
 	}
 }
 
-/* Whether a capitalised word stands right before [bstart, bend) (and does
- * not start its sentence) or right after it. */
+/* Whether the word [a, b) is "of" and a capitalised word follows it. */
+static int of_capitalised(const unsigned char *text, size_t len, size_t a, size_t b)
+{
+	if (b - a != 2 || text[a] != 'o' || text[a + 1] != 'f')
+		return 0;
+	size_t q = skip_blank(text, len, b, 1), c, d;
+	return q > b && gz_text_next_token(text, len, &q, &c, &d) && c == skip_blank(text, len, b, 1) &&
+	       capitalised_word(text, c, d);
+}
+
+/* Whether the match [bstart, bend) is part of a longer name: a capitalised
+ * word right before it (that does not start its sentence: NEIGHBOUR_BEFORE),
+ * or right after it, or "of" and a capitalised word after it ("University
+ * of Florida"): NEIGHBOUR_AFTER.  0 when none. */
+#define NEIGHBOUR_BEFORE 1
+#define NEIGHBOUR_AFTER 2
 static int capitalised_neighbour(const unsigned char *text, size_t len, size_t bstart, size_t bend)
 {
 	size_t p = skip_blank(text, len, bstart, -1);
@@ -187,13 +201,14 @@ static int capitalised_neighbour(const unsigned char *text, size_t len, size_t b
 			a = b;
 		}
 		if (a < e && capitalised_word(text, a, e) && !gz_text_sentence_start(text, a))
-			return 1;
+			return NEIGHBOUR_BEFORE;
 	}
 	size_t q = skip_blank(text, len, bend, 1);
 	if (q > bend && q < len) {
 		size_t a, b, pos = q;
-		if (gz_text_next_token(text, len, &pos, &a, &b) && a == q && capitalised_word(text, a, b))
-			return 1;
+		if (gz_text_next_token(text, len, &pos, &a, &b) && a == q &&
+		    (capitalised_word(text, a, b) || of_capitalised(text, len, a, b)))
+			return NEIGHBOUR_AFTER;
 	}
 	return 0;
 }
@@ -252,8 +267,13 @@ int gz_evidence_local(struct gz_tagger *t, const struct gz_name *nm, size_t i, s
 	 * SPEC §8.2 does not allow for; README "Evidence". */
 	if (needs && gz_text_sentence_start(text, bstart))
 		needs = GZ_EVIDENCE_QUALIFIER;
-	if ((nm->flags & (GZ_NAME_SKIP | GZ_NAME_ONE_TOKEN)) == (GZ_NAME_SKIP | GZ_NAME_ONE_TOKEN) &&
-	    capitalised_neighbour(text, t->len, bstart, bend))
-		return -1;
+	if ((nm->flags & (GZ_NAME_SKIP | GZ_NAME_ONE_TOKEN)) == (GZ_NAME_SKIP | GZ_NAME_ONE_TOKEN)) {
+		int side = capitalised_neighbour(text, t->len, bstart, bend);
+		/* "Ray Jackson": the token is a surname in this text (context.c) */
+		if (side == NEIGHBOUR_BEFORE && gz_tagger_surname(t, t->toks[i].id))
+			return -1;
+		if (side)
+			return -1;
+	}
 	return needs;
 }

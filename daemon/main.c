@@ -13,6 +13,7 @@
 #include "config.h"
 #include "error.h"
 #include "fold.h"
+#include "risks.h"
 #include "gz_version.h"
 #include "http.h"
 #include "process.h"
@@ -50,6 +51,7 @@ static void usage(FILE *f)
 }
 
 /* --check: load everything, print every problem, exit 0 or 1. */
+#define RISKS_SHOWN 20
 static int run_check(const char *const *paths, size_t n)
 {
 	struct gz_diag diag;
@@ -60,6 +62,26 @@ static int run_check(const char *const *paths, size_t n)
 	for (size_t i = 0; i < diag.count; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
 	if (r == 0) {
+		/* what will tag ordinary prose, and what is ambiguous across
+		 * files: warnings, the first few of each kind */
+		struct gz_diag risks;
+		struct gz_risk_counts rc;
+		gz_diag_init(&risks);
+		gz_risks_report(set, &risks, RISKS_SHOWN, &rc);
+		for (size_t i = 0; i < risks.count; i++)
+			fprintf(stderr, "%s\n", risks.lines[i]);
+		gz_diag_clear(&risks);
+		if (rc.common)
+			fprintf(stderr, "gaztagd: warning: %zu name%s %s common word%s that match%s in "
+				"any case and need%s no evidence%s\n", rc.common,
+				rc.common == 1 ? "" : "s", rc.common == 1 ? "is a" : "are",
+				rc.common == 1 ? "" : "s", rc.common == 1 ? "es" : "",
+				rc.common == 1 ? "s" : "",
+				rc.common > RISKS_SHOWN ? " (the first shown above)" : "");
+		if (rc.shared)
+			fprintf(stderr, "gaztagd: note: %zu surface form%s shared by entries of different "
+				"files%s\n", rc.shared, rc.shared == 1 ? " is" : "s are",
+				rc.shared > RISKS_SHOWN ? " (the first shown above)" : "");
 		fprintf(stderr, "gaztagd: ok: %zu file%s, %zu entries, %zu names\n",
 			gz_set_file_count(set), gz_set_file_count(set) == 1 ? "" : "s",
 			gz_set_entry_count(set), gz_set_name_count(set));

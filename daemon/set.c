@@ -558,11 +558,12 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *tex
 		nm->flags |= GZ_NAME_ONE_TOKEN;
 	if (en->evidence_required)
 		nm->flags |= GZ_NAME_EVIDENCE;
-	if (en->common_words_skip) {
+	if (en->common_words_skip)
 		nm->flags |= GZ_NAME_SKIP;
-		if (c->n == 1)
-			nm->common_langs = (uint8_t)gz_words_common(c->key, c->first_len);
-	}
+	/* kept for every one-token name: the tagger reads it for GZ_NAME_SKIP
+	 * names, --check warns of the others (risks.c) */
+	if (c->n == 1)
+		nm->common_langs = (uint8_t)gz_words_common(c->key, c->first_len);
 	int64_t off;
 	if (c->lead_len) {
 		if ((off = pool_add(s, c->lead, c->lead_len)) < 0)
@@ -743,6 +744,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			}
 			e->name_case = re->name_case;
 			e->name_line = re->name_line;
+			e->name_column = re->name_column;
 			e->evidence_required = (uint8_t)re->evidence_required;
 			e->common_words_skip = (uint8_t)g->common_words_skip;
 			int64_t country = region_intern(s, re->country), admin1 = region_intern(s, re->admin1);
@@ -768,6 +770,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 				}
 				s->aliases[na].case_rule = re->aliases[a].case_rule;
 				s->aliases[na].line = re->aliases[a].line;
+				s->aliases[na].column = re->aliases[a].column;
 				na++;
 			}
 			s->entry_count++;

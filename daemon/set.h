@@ -22,7 +22,7 @@ struct gz_set;
 struct gz_alias {
 	const char *text;     /* as written in the file */
 	int case_rule;        /* enum gz_case: the rule in force for this form */
-	int line;             /* where it is written */
+	int line, column;     /* where it is written */
 };
 
 struct gz_entry {
@@ -35,7 +35,7 @@ struct gz_entry {
 	const struct gz_alias *aliases; /* every surface form but the name; */
 	size_t alias_count;
 	int name_case;             /* enum gz_case */
-	int name_line;             /* where the name is written */
+	int name_line, name_column; /* where the name is written */
 	/* Context (SPEC §8): region ids (gz_set_region) of attrs.country and
 	 * attrs.admin1, and of the entry's own id when some entry's country or
 	 * admin1 names it; 0 for none. */

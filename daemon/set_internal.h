@@ -23,8 +23,8 @@ struct gz_name {
 	uint16_t type;         /* the entry's type index */
 	uint8_t case_rule;     /* enum gz_case */
 	uint8_t flags;         /* GZ_NAME_* */
-	uint8_t common_langs;  /* GZ_NAME_SKIP one-token names: bit l when the
-				* token is a common word of language l (words.h) */
+	uint8_t common_langs;  /* one-token names: bit l when the token is a
+				* common word of language l (words.h) */
 	uint8_t pad;
 };
 

@@ -192,7 +192,7 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 		return -1;
 	struct group *g = &t->groups[t->ngroups++];
 	*g = (struct group){ .bstart = t->cands[from].bstart, .bend = t->cands[from].bend,
-			     .alt_first = t->nalts };
+			     .alt_first = t->nalts, .token = t->cands[from].token };
 	/* The candidates are sorted by name record, and an entry's names are
 	 * consecutive records: one entry matched by several of its forms shows
 	 * up as a run, so comparing with the last one kept dedupes in O(n) (a
@@ -278,13 +278,15 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 			if (t->overlaps == GZ_OVERLAPS_LONGEST && bstart < t->last_end)
 				continue;
 			int evidence = 0;
-			if ((nm->case_rule == GZ_CASE_PROPER || nm->flags) &&
+			if ((nm->case_rule == GZ_CASE_PROPER ||
+			     (nm->flags & (GZ_NAME_SKIP | GZ_NAME_EVIDENCE))) &&
 			    (evidence = gz_evidence_local(t, nm, i, j, bstart, bend)) < 0)
 				continue;
 			if (GROW(t->cands, t->ncands, t->capcands, 1))
 				return -1;
 			t->cands[t->ncands++] = (struct cand){ bstart, bend, p[k], (uint32_t)j,
-							       (uint32_t)evidence };
+							       (uint32_t)evidence,
+							       i == j ? t->toks[i].id : UINT32_MAX };
 		}
 		if (!gz_trie_has_children(trie, node))
 			break;
@@ -707,6 +709,7 @@ void gz_tagger_free(struct gz_tagger *t)
 	free(t->alts);
 	free(t->out);
 	free(t->support);
+	free(t->surnames);
 	gz_context_free(t);
 	free(t->spans);
 	free(t->bounds);
@@ -795,6 +798,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->lang = -1;
 	t->oom = 0;
 	t->nsupport = 0;
+	t->nsurnames = 0;
 	scan(t);
 	if (t->oom)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
@@ -830,6 +834,19 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	if (convert_offsets(t, opts->offsets))
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");
 	t->set = NULL;
+	return 0;
+}
+
+int gz_tagger_surname(struct gz_tagger *t, uint32_t token)
+{
+	for (size_t k = 0; k < t->nsurnames; k++)
+		if (t->surnames[k] == token)
+			return 0;
+	if (GROW(t->surnames, t->nsurnames, t->capsurnames, 1)) {
+		t->oom = 1;
+		return -1;
+	}
+	t->surnames[t->nsurnames++] = token;
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct cand {
 	uint32_t name;   /* index into the set's names */
 	uint32_t last;   /* index of the segment's last token in the match */
 	uint32_t evidence; /* 0 or the evidence the name needs here (GZ_EVIDENCE_*) */
+	uint32_t token;    /* the vocabulary id of a one-token match, else UINT32_MAX */
 };
 
 /* A candidate entry of a span. */
@@ -37,6 +38,7 @@ struct group {       /* a span being assembled: its entries are alts[alt_first..
 	size_t bstart, bend;
 	size_t alt_first, alt_count;
 	int has_evidence;                 /* some alt needs evidence */
+	uint32_t token;                   /* a one-token span's vocabulary id, else UINT32_MAX */
 	/* set by context.c */
 	enum gz_why why;
 	const struct gz_entry *qualifier;
@@ -62,6 +64,8 @@ struct gz_tagger {
 	size_t capout;
 	const struct gz_entry **support;  /* the supporting entries of spans */
 	size_t nsupport, capsupport;
+	uint32_t *surnames;               /* tokens seen right after a capitalised word */
+	size_t nsurnames, capsurnames;
 	struct gz_span *spans;
 	size_t nspans, capspans;
 	struct boundary *bounds;
@@ -87,6 +91,12 @@ struct gz_tagger {
 	int lang;         /* the text's language (words.h): -1 not known yet */
 	int oom;
 };
+
+/* Notes that token (a vocabulary id) follows a capitalised word in the text
+ * ("Ray Jackson"): a name of the imported layer that is just this token is
+ * then a surname as likely as a place, and needs evidence (context.c).
+ * Returns -1 when out of memory. */
+int gz_tagger_surname(struct gz_tagger *t, uint32_t token);
 
 /* Grows arr (of *cap elements of size) to hold need; 0 or -1. */
 int gz_tagger_grow(void **arr, size_t *cap, size_t need, size_t size);

@@ -11,7 +11,9 @@ that tested nothing.  Screenshots go to $GAZTAG_BUILD_ROOT/web-page.png and
 web-page-narrow.png.
 
 Gazetteers: tests/data/web (people, places, units, and ships: a type the page
-has no fixed colour for).  Standard library only.
+has no fixed colour for; two places named Georgia that context tells apart,
+and a person with no alias, for the card's "chosen by" row, explain=true of
+SPEC §8.6).  Standard library only.
 """
 
 import os

@@ -1,7 +1,8 @@
 // The page at GET / in a real browser: Debian's chromium driven headless by
 // playwright-core, against a real gaztagd started by test_web_page.py with
 // the gazetteers of tests/data/web (people, places, units, and a "ship" type
-// the page has no fixed colour for).
+// the page has no fixed colour for; two places named Georgia, told apart by
+// context, and a person with no alias, for the "chosen by" row of the card).
 //
 // Environment (set by test_web_page.py):
 //   GAZTAG_URL        the daemon's base URL, http://127.0.0.1:PORT/
@@ -116,7 +117,7 @@ const markFor = (page, id, nth = 0) => page.locator(`#output mark.ent[data-id="$
 
 test("tags an article: highlighted spans with their types, legend, entity list, hover card", async () => {
 	const { page, problems, dialogs } = await openPage();
-	assert.match(await page.textContent("#status"), /^12 entries, 19 names from 4 gazetteer files$/);
+	assert.match(await page.textContent("#status"), /^17 entries, 24 names from 4 gazetteer files$/);
 	assert.deepEqual(await page.$$eval("#type-list input", (bs) => bs.map((b) => [b.value, b.checked])),
 		[["person", true], ["place", true], ["unit", true], ["ship", true]]);
 
@@ -157,27 +158,29 @@ test("tags an article: highlighted spans with their types, legend, entity list, 
 	]);
 	assert.match(await page.textContent("#summary"), /^12 entities, 11 distinct, in \d+ ms$/);
 
-	// The hover card: id, canonical name, attrs.
+	// The hover card: id, canonical name, attrs, and the rule that chose the
+	// entry (the page asks for explain=true).
 	assert.equal(await page.isVisible("#card"), false);
 	await markFor(page, "kyiv").hover();
 	await page.waitForSelector("#card:not([hidden])");
 	assert.deepEqual(await cardInfo(page), {
 		hidden: false, id: "kyiv", name: "Kyiv",
-		rows: { id: "kyiv", type: "place", country: "UA", population: "2952301" },
+		rows: { id: "kyiv", type: "place", country: "UA", population: "2952301", "chosen by": "the only candidate" },
 		alternatives: [], contains: [],
 	});
 	// An alias shows the text matched beside the canonical name.
 	await page.getByText("Syrskyi", { exact: true }).hover();
 	assert.deepEqual(await cardInfo(page), {
 		hidden: false, id: "oleksandr-syrskyi", name: "Oleksandr Syrskyi",
-		rows: { id: "oleksandr-syrskyi", type: "person", text: "Syrskyi", role: "Commander-in-Chief" },
+		rows: { id: "oleksandr-syrskyi", type: "person", text: "Syrskyi", role: "Commander-in-Chief",
+			"chosen by": "the only candidate" },
 		alternatives: [], contains: [],
 	});
 	// An ambiguous name lists the other candidates.
 	await markFor(page, "cruiser-moskva").hover();
 	assert.deepEqual(await cardInfo(page), {
 		hidden: false, id: "cruiser-moskva", name: "Moskva",
-		rows: { id: "cruiser-moskva", type: "ship", class: "Slava-class cruiser", sunk: "2022" },
+		rows: { id: "cruiser-moskva", type: "ship", class: "Slava-class cruiser", sunk: "2022", "chosen by": "priority" },
 		alternatives: ["Moscow (place, moscow)"], contains: [],
 	});
 	// The card sits by its span, inside the window.
@@ -193,6 +196,52 @@ test("tags an article: highlighted spans with their types, legend, entity list, 
 	await page.screenshot({ path: path.join(ARTIFACTS, "web-page.png"), fullPage: true });
 
 	assert.deepEqual(dialogs, []);
+	assert.deepEqual(problems, []);
+	await page.close();
+});
+
+test("the card says which rule chose the entry: support, qualifier, priority, name part", async () => {
+	const { page, problems } = await openPage();
+	const asked = [];
+	page.on("request", (r) => { if (new URL(r.url()).pathname === "/tag") asked.push(r.postDataJSON()); });
+	const why = (id, nth = 0) => markFor(page, id, nth).hover().then(() => page.$eval("#card", (c) => {
+		const dd = c.querySelector("dd.card-why");
+		return { id: c.querySelector(".card-id").textContent, rule: dd?.dataset.rule, shown: dd?.textContent,
+			ids: [...(dd?.querySelectorAll("code") || [])].map((e) => e.textContent),
+			alternatives: [...c.querySelectorAll(".card-alternatives li")].map((li) => li.textContent) };
+	}));
+
+	// Tbilisi, in Georgia the country, supports the country: the rule is
+	// support, naming Tbilisi, not the country's higher priority.
+	await tagText(page, "Volunteers from Georgia fought beside men from Tbilisi.");
+	assert.equal(asked.length, 1);
+	assert.equal(asked[0].explain, true, "the page asks for explain=true");
+	assert.deepEqual(await topMarks(page), [["Georgia", "place", "georgia"], ["Tbilisi", "place", "tbilisi"]]);
+	assert.deepEqual(await why("georgia"), { id: "georgia", rule: "support", shown: "support (tbilisi)",
+		ids: ["tbilisi"], alternatives: ["Georgia (place, georgia-us)"] });
+	assert.equal(await page.$eval("#card", (c) => c.textContent.includes("chosen by")), true);
+	assert.deepEqual(await why("tbilisi"), { id: "tbilisi", rule: "only", shown: "the only candidate",
+		ids: [], alternatives: [] });
+
+	// A qualifier beside it picks the state over the country's priority.
+	await tagText(page, "Georgia (Atlanta) sent volunteers.");
+	assert.deepEqual(await topMarks(page), [["Georgia", "place", "georgia-us"], ["Atlanta", "place", "atlanta"]]);
+	assert.deepEqual(await why("georgia-us"), { id: "georgia-us", rule: "qualifier", shown: "qualifier (atlanta)",
+		ids: ["atlanta"], alternatives: ["Georgia (place, georgia)"] });
+
+	// Nothing in the text to go by: priority.
+	await tagText(page, "Volunteers from Georgia.");
+	assert.deepEqual(await why("georgia"), { id: "georgia", rule: "priority", shown: "priority",
+		ids: [], alternatives: ["Georgia (place, georgia-us)"] });
+
+	// A last name after the full one.
+	await tagText(page, "Oleh Syniehubov said Kharkiv was shelled. Syniehubov added more.");
+	assert.deepEqual(await topMarks(page), [["Oleh Syniehubov", "person", "oleh-syniehubov"],
+		["Kharkiv", "place", "kharkiv"], ["Syniehubov", "person", "oleh-syniehubov"]]);
+	assert.deepEqual(await why("oleh-syniehubov", 1), { id: "oleh-syniehubov", rule: "name-part",
+		shown: "last name of the person named earlier", ids: [], alternatives: [] });
+	assert.equal((await why("oleh-syniehubov", 0)).rule, "only");
+	assert.ok(asked.every((b) => b.explain === true), JSON.stringify(asked));
 	assert.deepEqual(problems, []);
 	await page.close();
 });
@@ -231,7 +280,8 @@ test("keyboard only: Ctrl+Enter tags, Tab reaches each entity and shows its card
 	assert.equal(await focused(), "mark:volodymyr-zelensky");
 	let card = await cardInfo(page);
 	assert.deepEqual([card.hidden, card.id, card.name], [false, "volodymyr-zelensky", "Volodymyr Zelensky"]);
-	assert.deepEqual(card.rows, { id: "volodymyr-zelensky", type: "person", wikidata: "Q3874799", role: "President of Ukraine" });
+	assert.deepEqual(card.rows, { id: "volodymyr-zelensky", type: "person", wikidata: "Q3874799", role: "President of Ukraine",
+		"chosen by": "the only candidate" });
 	await page.keyboard.press("Tab");
 	assert.equal(await focused(), "mark:lech-walesa");
 	card = await cardInfo(page);
