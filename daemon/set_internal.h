@@ -15,7 +15,7 @@ struct gz_name {
 	uint32_t lead, trail;  /* offsets into the string pool of the punctuation */
 	/* case_rule GZ_CASE_SENSITIVE: pool offset of the form folded without
 	 * case folding; GZ_CASE_PROPER: bit k set when token k (k < 32) starts
-	 * with a capital in the name */
+	 * with a capital in the name (evidence.c reads the lowest) */
 	uint32_t cased;
 	uint32_t form;         /* 0: the entry's name; k: its alias k - 1 */
 	uint16_t lead_len, trail_len; /* the punctuation that must precede / follow the tokens */

@@ -94,6 +94,31 @@ class CheckTest(unittest.TestCase):
         code, out, err = run("--check", "--gazetteers", self.dir)
         self.assertEqual((code, out, err), (0, "", "gaztagd: ok: 1 file, 1 entries, 2 names\n"))
 
+    def test_risks_are_warned_of_and_do_not_fail(self):
+        # SPEC §8 / issue 13: a common word that matches in any case, and a
+        # surface form that two files share, are shown before loading.
+        self.write("a.yaml", b"type: place\nentries:\n"
+                   b"  - {id: nice, name: Nice, attrs: {country: FR}}\n"
+                   b"  - {id: turkey, name: Turkey, case: sensitive}\n"
+                   b"  - {id: georgia, name: Georgia}\n")
+        self.write("b.yaml", b"type: place\ncommon_words: skip\nentries:\n"
+                   b"  - {id: said, name: Said}\n"
+                   b"  - {id: georgia-us, name: Georgia}\n")
+        code, out, err = run("--check", "--gazetteers", self.dir)
+        d = self.dir
+        self.assertEqual((code, out), (0, ""))
+        self.assertEqual(err.splitlines(), [
+            f"{d}/a.yaml:3:22: warning: 'Nice' (entry 'nice') is a common English word and "
+            "matches in any case; guard it with case: proper or sensitive, evidence: required, "
+            "or common_words: skip in its file",
+            f"{d}/a.yaml:5:25: note: 'Georgia' (entry 'georgia') is also a name of 'georgia-us' "
+            f"({d}/b.yaml:5:28); 2 names share it, chosen by context and priority",
+            "gaztagd: warning: 1 name is a common word that matches in any case and needs "
+            "no evidence",
+            "gaztagd: note: 1 surface form is shared by entries of different files",
+            "gaztagd: ok: 2 files, 5 entries, 5 names",
+        ])
+
     def test_memory_of_a_load_stays_proportionate(self):
         # Regression: each entry's attrs once kept a 4 KiB buffer, so 135k
         # GeoNames entries peaked at 590 MB.  20,000 entries with attrs, as
