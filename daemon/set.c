@@ -920,9 +920,10 @@ int gz_set_lookup(const struct gz_set *s, const char *text,
 		const uint32_t *p = gz_trie_payloads(s->trie, node, &np);
 		for (size_t k = 0; k < np && r == 0; k++) {
 			const struct gz_name *nm = &s->names[p[k]];
+			/* (the pool is NULL while no name has edge punctuation) */
 			if (nm->lead_len != c->lead_len || nm->trail_len != c->trail_len ||
-			    memcmp(s->pool + nm->lead, c->lead, c->lead_len) != 0 ||
-			    memcmp(s->pool + nm->trail, c->trail, c->trail_len) != 0)
+			    (c->lead_len && memcmp(s->pool + nm->lead, c->lead, c->lead_len) != 0) ||
+			    (c->trail_len && memcmp(s->pool + nm->trail, c->trail, c->trail_len) != 0))
 				continue;
 			const struct gz_entry *e = &s->entries[nm->entry];
 			struct gz_lookup_hit h = { e, nm->form ? e->aliases[nm->form - 1].text : e->name,

@@ -828,7 +828,8 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 			out[a] = t->alts[g->alt_first + a].e;
 		t->spans[n++] = (struct gz_span){
 			0, 0, g->bstart, g->bend, out[0], out + 1, g->alt_count - 1,
-			g->why, g->qualifier, t->support + g->sup_first, g->sup_count };
+			g->why, g->qualifier, g->sup_count ? t->support + g->sup_first : NULL,
+			g->sup_count };
 	}
 	t->nspans = n;
 	if (convert_offsets(t, opts->offsets))

@@ -14,10 +14,13 @@
  *    appears twice, and under `longest` they do not overlap;
  *  - each span's folded tokens equal those of one surface form of its entry
  *    and of each alternative;
- *  - the chosen entry is the best candidate (priority, then load order), the
- *    alternatives follow best first, never repeat and never contain it;
+ *  - the chosen entry is the best candidate (priority, then load order)
+ *    unless a qualifier or support chose it (SPEC §8.4), the alternatives
+ *    follow best first, never repeat and never contain it;
+ *  - a name part (§8.5) is a person's last word, tagged after the full name;
  *  - every candidate has a type the filter allows; the spans under a filter
- *    are exactly the unfiltered `all` spans with the other types removed;
+ *    are exactly the unfiltered `all` spans with the other types removed
+ *    (the same candidates: context may choose another among them);
  *  - `longest` is the leftmost-longest selection over the `all` spans;
  *  - the JSON rendering carries the same offsets and ids, and `text` equal
  *    to the original substring; the direct writer of POST /tag
@@ -92,7 +95,11 @@ static const char GAZETTEER[] =
 	"  - {id: nato, type: org, name: NATO, case: sensitive,\n"
 	"     aliases: [{text: North Atlantic Treaty Organization, case: insensitive}]}\n"
 	"  - {id: kyiv-independent, type: org, name: Kyiv Independent, aliases: [Kyiv], priority: -1}\n"
-	"  - {id: un, type: org, name: (UN), aliases: [U.N., {text: UN, case: sensitive}]}\n";
+	"  - {id: un, type: org, name: (UN), aliases: [U.N., {text: UN, case: sensitive}]}\n"
+	/* SPEC §8: a proper name, one that needs evidence, a qualifier */
+	"  - {id: paris, name: Paris, case: proper, priority: 1, attrs: {country: FR}}\n"
+	"  - {id: paris-tx, name: Paris, evidence: required, attrs: {country: US, admin1: US.TX}}\n"
+	"  - {id: texas, name: Texas, aliases: [Tex.], attrs: {country: US, admin1: US.TX}}\n";
 
 /* The filters tried on every input; each is checked against the
  * unfiltered result. */
@@ -110,6 +117,7 @@ static int overlapped; /* the current longest run broke the rule */
 
 /* A copy of one run's spans, for comparisons across runs. */
 struct rec {
+	int part;          /* a name part (SPEC §8.5) */
 	size_t bs, be;
 	const struct gz_entry *e;
 	const struct gz_entry *alts[16];
@@ -287,6 +295,30 @@ static int matches_a_form(const struct gz_entry *e, const char *s, size_t n)
 	return 0;
 }
 
+/* Whether s[0..n) folds to the last word of one of e's forms. */
+static int is_last_word_of_a_form(const struct gz_entry *e, const char *s, size_t n)
+{
+	static char a[8192], b[8192];
+	size_t la = gz_fold_string(s, n, 1, a, sizeof a);
+	for (size_t f = 0; f <= e->alias_count && la <= sizeof a; f++) {
+		const unsigned char *form = (const unsigned char *)(f ? e->aliases[f - 1].text : e->name);
+		size_t end = strlen((const char *)form), start, k;
+		while (end > 0 && gz_fold_class(cp_before(form, end, &k)) != GZ_C_WORD)
+			end = k;
+		start = end;
+		while (start > 0) {
+			enum gz_class c = gz_fold_class(cp_before(form, start, &k));
+			if (c != GZ_C_WORD && c != GZ_C_MARK && c != GZ_C_IGNORE)
+				break;
+			start = k;
+		}
+		size_t lb = gz_fold_string((const char *)form + start, end - start, 1, b, sizeof b);
+		if (start > 0 && la == lb && memcmp(a, b, la) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void record(struct run *out)
 {
 	size_t n = gz_tagger_span_count(tagger);
@@ -294,6 +326,7 @@ static void record(struct run *out)
 	out->r = n ? calloc(n, sizeof(*out->r)) : NULL;
 	out->n = n;
 	for (size_t i = 0; i < n; i++) {
+		out->r[i].part = sp[i].why == GZ_WHY_NAME_PART;
 		out->r[i].bs = sp[i].byte_start;
 		out->r[i].be = sp[i].byte_end;
 		out->r[i].e = sp[i].entry;
@@ -323,6 +356,42 @@ static void check_same(const struct run *x, const struct run *y, const char *wha
 		      y->r[i].e->id);
 }
 
+static int has_candidate(const struct rec *r, const struct gz_entry *e)
+{
+	if (r->e == e)
+		return 1;
+	for (size_t a = 0; a < r->nalts; a++)
+		if (r->alts[a] == e)
+			return 1;
+	return 0;
+}
+
+/* The same spans with the same candidates, in whatever order the context
+ * of each run ranked them; name parts left out (another run's spans of
+ * other types or nested spans may leave a last name free or not). */
+static void check_same_candidates(const struct run *x, const struct run *y, const char *what)
+{
+	size_t i = 0, j = 0;
+	for (;;) {
+		while (i < x->n && x->r[i].part)
+			i++;
+		while (j < y->n && y->r[j].part)
+			j++;
+		if (i == x->n || j == y->n)
+			break;
+		const struct rec *a = &x->r[i], *b = &y->r[j];
+		check(a->bs == b->bs && a->be == b->be && a->nalts == b->nalts && has_candidate(b, a->e),
+		      "%s: span %zu-%zu %s against %zu-%zu %s", what, a->bs, a->be, a->e->id, b->bs, b->be,
+		      b->e->id);
+		for (size_t k = 0; k < a->nalts; k++)
+			check(has_candidate(b, a->alts[k]), "%s: span %zu-%zu: %s only in one", what, a->bs,
+			      a->be, a->alts[k]->id);
+		i++;
+		j++;
+	}
+	check(i == x->n && j == y->n, "%s: %zu spans against %zu", what, x->n, y->n);
+}
+
 /* ---------------------------------------------------- one run's checks */
 
 static void check_json(const unsigned char *s, enum gz_offsets off);
@@ -350,20 +419,32 @@ static void check_run(const unsigned char *s, size_t len, enum gz_overlaps ov,
 		check(x->entry != NULL, "span %zu has no entry", i);
 		check(type_allowed(filter, x->entry->type), "span %zu: type %s passed filter '%s'", i,
 		      x->entry->type, filter);
-		check(matches_a_form(x->entry, (const char *)s + x->byte_start,
-				     x->byte_end - x->byte_start),
-		      "span %zu '%.*s' matches no form of %s", i, (int)(x->byte_end - x->byte_start),
-		      s + x->byte_start, x->entry->id);
+		int part = x->why == GZ_WHY_NAME_PART, by_rank = x->why == GZ_WHY_PRIORITY ||
+								 x->why == GZ_WHY_ONLY;
+		if (part)
+			check(!strcmp(x->entry->type, "person") &&
+			      is_last_word_of_a_form(x->entry, (const char *)s + x->byte_start,
+						     x->byte_end - x->byte_start),
+			      "span %zu '%.*s' is no last word of %s", i, (int)(x->byte_end - x->byte_start),
+			      s + x->byte_start, x->entry->id);
+		else
+			check(matches_a_form(x->entry, (const char *)s + x->byte_start,
+					     x->byte_end - x->byte_start),
+			      "span %zu '%.*s' matches no form of %s", i, (int)(x->byte_end - x->byte_start),
+			      s + x->byte_start, x->entry->id);
 		for (size_t a = 0; a < x->alternative_count; a++) {
 			const struct gz_entry *e = x->alternatives[a];
 			check(e != x->entry, "span %zu: alternative %zu is the chosen entry %s", i, a, e->id);
-			check(better(x->entry, e), "span %zu: alternative %s beats chosen %s", i, e->id,
-			      x->entry->id);
-			check(a == 0 || better(x->alternatives[a - 1], e),
+			check(!by_rank || better(x->entry, e), "span %zu: alternative %s beats chosen %s", i,
+			      e->id, x->entry->id);
+			check(a == 0 || better(x->alternatives[a - 1], e) || !by_rank,
 			      "span %zu: alternatives out of order or repeated at %zu (%s)", i, a, e->id);
+			for (size_t b = 0; b < a; b++)
+				check(x->alternatives[b] != e, "span %zu: alternative %s repeated", i, e->id);
 			check(type_allowed(filter, e->type), "span %zu: alternative type %s passed filter '%s'",
 			      i, e->type, filter);
-			check(matches_a_form(e, (const char *)s + x->byte_start, x->byte_end - x->byte_start),
+			check(part || matches_a_form(e, (const char *)s + x->byte_start,
+						     x->byte_end - x->byte_start),
 			      "span %zu: alternative %s has no such form", i, e->id);
 		}
 
@@ -445,12 +526,12 @@ static void check_longest_from_all(const struct run *all, const struct run *long
 	struct run want = { calloc(all->n ? all->n : 1, sizeof(struct rec)), 0 };
 	size_t end = 0;
 	for (size_t i = 0; i < all->n; i++) {
-		if (want.n && all->r[i].bs < end)
+		if (all->r[i].part || (want.n && all->r[i].bs < end))
 			continue;
 		want.r[want.n++] = all->r[i];
 		end = all->r[i].be;
 	}
-	check_same(&want, longest, "longest against leftmost-longest over all");
+	check_same_candidates(&want, longest, "longest against leftmost-longest over all");
 	free(want.r);
 }
 
@@ -461,6 +542,8 @@ static void check_filtered(const struct run *all, const struct run *filtered, co
 	for (size_t i = 0; i < all->n; i++) {
 		const struct gz_entry *c[17];
 		size_t nc = 0;
+		if (all->r[i].part)
+			continue;
 		if (type_allowed(filter, all->r[i].e->type))
 			c[nc++] = all->r[i].e;
 		for (size_t a = 0; a < all->r[i].nalts; a++)
@@ -475,7 +558,7 @@ static void check_filtered(const struct run *all, const struct run *filtered, co
 		r->nalts = nc - 1;
 		memcpy(r->alts, c + 1, (nc - 1) * sizeof(*c));
 	}
-	check_same(&want, filtered, filter);
+	check_same_candidates(&want, filtered, filter);
 	free(want.r);
 }
 
