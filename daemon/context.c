@@ -503,6 +503,11 @@ static int name_parts(struct gz_tagger *t)
 			lo++;
 		if (lo == hi)
 			continue;
+		int other = 0;
+		for (size_t k = 0; k < t->nothers && !other; k++)
+			other = t->others[k] == a;
+		if (other)
+			continue; /* "Marcus Harris": not Kamala Harris's name part */
 		while (gi < t->ngroups && (t->groups[gi].dropped || t->groups[gi].bend <= a))
 			gi++;
 		size_t replace = t->ngroups;
@@ -524,9 +529,23 @@ static int name_parts(struct gz_tagger *t)
 
 /* ------------------------------------------------------------------ API */
 
-/* A one-token span of the imported layer whose token the text also uses as
- * a surname ("Ray Jackson ... Jackson said") needs evidence like a common
- * word.  Not in SPEC §8: README "Evidence". */
+/* Whether some span of more than one word has e among its candidates. */
+static int named_in_full(const struct gz_tagger *t, const struct gz_entry *e)
+{
+	for (size_t k = 0; k < t->ngroups; k++) {
+		const struct group *g = &t->groups[k];
+		for (size_t a = 0; g->token == UINT32_MAX && a < g->alt_count; a++)
+			if (t->alts[g->alt_first + a].e == e)
+				return 1;
+	}
+	return 0;
+}
+
+/* A one-word span whose word the text also uses as somebody's surname
+ * ("Ray Jackson ... Jackson said", "Marcus Harris ... Harris said"): a town
+ * of the imported layer needs evidence like a common word, and a person
+ * known by that one word is not meant unless the text names them in full.
+ * Not in SPEC §8: README "Surnames". */
 static void surnames_need_evidence(struct gz_tagger *t, struct group *g)
 {
 	size_t k = 0;
@@ -538,6 +557,9 @@ static void surnames_need_evidence(struct gz_tagger *t, struct group *g)
 		struct alt *al = &t->alts[g->alt_first + a];
 		if (al->e->common_words_skip && !al->evidence) {
 			al->evidence = GZ_EVIDENCE_ANY;
+			g->has_evidence = 1;
+		} else if (!strcmp(al->e->type, "person") && !named_in_full(t, al->e)) {
+			al->evidence = GZ_EVIDENCE_QUALIFIER;
 			g->has_evidence = 1;
 		}
 	}

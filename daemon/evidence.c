@@ -14,6 +14,8 @@
  */
 #include "tagger_internal.h"
 
+#include <string.h>
+
 #include "fold.h"
 #include "words.h"
 
@@ -182,6 +184,24 @@ static int of_capitalised(const unsigned char *text, size_t len, size_t a, size_
 	       capitalised_word(text, c, d);
 }
 
+/* The word right before bstart, across spaces and at most one line break:
+ * [*a, *e), or 0 when there is none. */
+static int word_before(const unsigned char *text, size_t len, size_t bstart, size_t *a, size_t *e)
+{
+	size_t p = skip_blank(text, len, bstart, -1);
+	if (p == bstart || p == 0)
+		return 0;
+	*e = *a = p;
+	while (*a > 0) {
+		size_t b = cp_before(text, *a);
+		enum gz_class c = gz_fold_class(cp_at(text, len, b));
+		if (!is_word_class(c) && c != GZ_C_IGNORE)
+			break;
+		*a = b;
+	}
+	return *a < *e;
+}
+
 /* Whether the match [bstart, bend) is part of a longer name: a capitalised
  * word right before it (that does not start its sentence: NEIGHBOUR_BEFORE),
  * or right after it, or "of" and a capitalised word after it ("University
@@ -190,19 +210,10 @@ static int of_capitalised(const unsigned char *text, size_t len, size_t a, size_
 #define NEIGHBOUR_AFTER 2
 static int capitalised_neighbour(const unsigned char *text, size_t len, size_t bstart, size_t bend)
 {
-	size_t p = skip_blank(text, len, bstart, -1);
-	if (p < bstart && p > 0) {
-		size_t e = p, a = p;
-		while (a > 0) {
-			size_t b = cp_before(text, a);
-			enum gz_class c = gz_fold_class(cp_at(text, len, b));
-			if (!is_word_class(c) && c != GZ_C_IGNORE)
-				break;
-			a = b;
-		}
-		if (a < e && capitalised_word(text, a, e) && !gz_text_sentence_start(text, a))
-			return NEIGHBOUR_BEFORE;
-	}
+	size_t a, e;
+	if (word_before(text, len, bstart, &a, &e) && capitalised_word(text, a, e) &&
+	    !gz_text_sentence_start(text, a))
+		return NEIGHBOUR_BEFORE;
 	size_t q = skip_blank(text, len, bend, 1);
 	if (q > bend && q < len) {
 		size_t a, b, pos = q;
@@ -240,6 +251,50 @@ static int text_lang(struct gz_tagger *t)
 	return t->lang;
 }
 
+/* Whether the word [a, b) of the text starts like the first word of one of
+ * e's names of two words or more: "Dmitri" before "Peskov" is a spelling of
+ * "Dmitry", not another person.  Three folded bytes are enough to tell a
+ * first name from another. */
+static int first_name_of(const struct gz_entry *e, const unsigned char *text, size_t a, size_t b)
+{
+	char w[GZ_FOLD_MAX * 4], f[GZ_FOLD_MAX * 4];
+	size_t wl = gz_fold_string((const char *)text + a, b - a, 1, w, sizeof w);
+	for (size_t k = 0; k <= e->alias_count; k++) {
+		const unsigned char *form = (const unsigned char *)(k ? e->aliases[k - 1].text : e->name);
+		size_t len = strlen((const char *)form), pos = 0, s1, e1, s2, e2;
+		if (!gz_text_next_token(form, len, &pos, &s1, &e1) ||
+		    !gz_text_next_token(form, len, &pos, &s2, &e2))
+			continue; /* one word: no first name */
+		size_t fl = gz_fold_string((const char *)form + s1, e1 - s1, 1, f, sizeof f);
+		size_t n = fl < 3 ? fl : 3;
+		if (wl >= n && fl <= sizeof f && wl <= sizeof w && memcmp(w, f, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A person's one-word name right after a first name that is not the
+ * person's ("Marcus Harris", "Tanya Johnson" against a gazetteer's
+ * "Harris" for Kamala Harris): another person.  A first name is a
+ * capitalised word that is not a common word of the text's language
+ * ("President Harris", "When Johnson" stay) nor a title without a vowel
+ * ("Mr Johnson").
+ * Not in SPEC §8: README "Surnames". */
+static int another_persons_surname(struct gz_tagger *t, const struct gz_name *nm, size_t bstart)
+{
+	size_t a, b;
+	if (!word_before(t->text, t->len, bstart, &a, &b) || !capitalised_word(t->text, a, b))
+		return 0;
+	char w[GZ_FOLD_MAX * 4];
+	size_t wl = gz_fold_string((const char *)t->text + a, b - a, 1, w, sizeof w);
+	if (wl > sizeof w || gz_words_common(w, wl) >> text_lang(t) & 1)
+		return 0;
+	/* British titles have no period and no vowel: Mr, Mrs, Dr, St */
+	if (wl == strcspn(w, "aeiouy") && (size_t)(b - a) == wl)
+		return 0;
+	return !first_name_of(gz_set_entry(t->set, nm->entry), t->text, a, b);
+}
+
 /* ------------------------------------------------------------------ API */
 
 int gz_evidence_local(struct gz_tagger *t, const struct gz_name *nm, size_t i, size_t j,
@@ -254,6 +309,16 @@ int gz_evidence_local(struct gz_tagger *t, const struct gz_name *nm, size_t i, s
 		size_t k = i + (size_t)__builtin_ctz(nm->cased);
 		if (k <= j && !gz_text_upper_at(text, t->len, t->toks[k].start))
 			return -1;
+	}
+	if ((nm->flags & GZ_NAME_SURNAME) && another_persons_surname(t, nm, bstart)) {
+		/* and the same word elsewhere in the text is that other person;
+		 * nor is this one a name part (context.c) */
+		gz_tagger_surname(t, t->toks[i].id);
+		if (GROW(t->others, t->nothers, t->capothers, 1))
+			t->oom = 1;
+		else
+			t->others[t->nothers++] = bstart;
+		return -1;
 	}
 	if (!(nm->flags & (GZ_NAME_SKIP | GZ_NAME_EVIDENCE)))
 		return 0;

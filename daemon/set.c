@@ -560,6 +560,8 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *tex
 		nm->flags |= GZ_NAME_EVIDENCE;
 	if (en->common_words_skip)
 		nm->flags |= GZ_NAME_SKIP;
+	if (c->n == 1 && !strcmp(en->type, "person"))
+		nm->flags |= GZ_NAME_SURNAME;
 	/* kept for every one-token name: the tagger reads it for GZ_NAME_SKIP
 	 * names, --check warns of the others (risks.c) */
 	if (c->n == 1)

@@ -31,6 +31,8 @@ struct gz_name {
 #define GZ_NAME_SKIP 1        /* from a file that says common_words: skip */
 #define GZ_NAME_ONE_TOKEN 2
 #define GZ_NAME_EVIDENCE 4    /* its entry says evidence: required */
+#define GZ_NAME_SURNAME 8     /* one word of a person ("Harris"): another
+			       * person's surname after a first name */
 
 const struct gz_trie *gz_set_trie(const struct gz_set *set);
 const struct gz_name *gz_set_names(const struct gz_set *set);

@@ -279,7 +279,7 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 				continue;
 			int evidence = 0;
 			if ((nm->case_rule == GZ_CASE_PROPER ||
-			     (nm->flags & (GZ_NAME_SKIP | GZ_NAME_EVIDENCE))) &&
+			     (nm->flags & (GZ_NAME_SKIP | GZ_NAME_EVIDENCE | GZ_NAME_SURNAME))) &&
 			    (evidence = gz_evidence_local(t, nm, i, j, bstart, bend)) < 0)
 				continue;
 			if (GROW(t->cands, t->ncands, t->capcands, 1))
@@ -710,6 +710,7 @@ void gz_tagger_free(struct gz_tagger *t)
 	free(t->out);
 	free(t->support);
 	free(t->surnames);
+	free(t->others);
 	gz_context_free(t);
 	free(t->spans);
 	free(t->bounds);
@@ -799,6 +800,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->oom = 0;
 	t->nsupport = 0;
 	t->nsurnames = 0;
+	t->nothers = 0;
 	scan(t);
 	if (t->oom)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");

@@ -66,6 +66,8 @@ struct gz_tagger {
 	size_t nsupport, capsupport;
 	uint32_t *surnames;               /* tokens seen right after a capitalised word */
 	size_t nsurnames, capsurnames;
+	size_t *others;                   /* where another person's surname stands (bytes) */
+	size_t nothers, capothers;
 	struct gz_span *spans;
 	size_t nspans, capspans;
 	struct boundary *bounds;

@@ -14,6 +14,7 @@
 #include "words.h"
 
 #define CURATED(entries) "type: place\nentries:\n" entries
+#define PEOPLE(entries) "type: person\nentries:\n" entries
 #define IMPORTED(entries) "type: place\ncase: proper\ncommon_words: skip\npriority: -1\nentries:\n" entries
 
 /* The spans of text over set, with the rule that chose each. */
@@ -203,6 +204,26 @@ static void test_token_used_as_a_surname_needs_evidence(void **state)
 	gz_set_unref(set);
 }
 
+static void test_another_persons_surname_is_not_the_known_person(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(PEOPLE(
+		"  - {id: kamala-harris, name: Kamala Harris, aliases: [Harris]}\n"
+		"  - {id: dmitry-peskov, name: Dmitry Peskov, aliases: [Peskov]}\n"));
+	/* a title or another common word before it: the known person */
+	assert_string_equal(tag(set, "President Harris spoke. When Harris left, Mr Harris..."),
+			    "10-16 [Harris] kamala-harris; 29-35 [Harris] kamala-harris; "
+			    "45-51 [Harris] kamala-harris");
+	/* a first name that is not hers: another Harris, here and after */
+	assert_string_equal(tag(set, "Chief Marcus Harris said so. Later Harris left."), "");
+	/* unless the text names her in full */
+	assert_string_equal(tag(set, "Kamala Harris met Marcus Harris. Harris left."),
+			    "0-13 [Kamala Harris] kamala-harris; 33-39 [Harris] kamala-harris");
+	/* a spelling of the person's own first name is the person */
+	assert_string_equal(tag(set, "Dmitri Peskov said so."), "7-13 [Peskov] dmitry-peskov");
+	gz_set_unref(set);
+}
+
 static void test_common_words_follow_the_language_of_the_text(void **state)
 {
 	(void)state;
@@ -287,8 +308,6 @@ static void test_qualifier_after_comma_or_parenthesis(void **state)
 }
 
 /* ------------------------------------------------------ name parts (§8.5) */
-
-#define PEOPLE(entries) "type: person\nentries:\n" entries
 
 static void test_last_name_after_full_name_is_the_person(void **state)
 {
@@ -402,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_evidence_required_needs_its_admin1_in_the_text),
 		cmocka_unit_test(test_one_word_name_beside_a_capitalised_word_is_part_of_a_longer_name),
 		cmocka_unit_test(test_token_used_as_a_surname_needs_evidence),
+		cmocka_unit_test(test_another_persons_surname_is_not_the_known_person),
 		cmocka_unit_test(test_common_words_follow_the_language_of_the_text),
 		cmocka_unit_test(test_curated_entry_outranks_imported_namesake),
 		cmocka_unit_test(test_support_chooses_georgia_by_the_other_places),
