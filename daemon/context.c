@@ -34,6 +34,7 @@
 #define QUAL_KEYS 16     /* regions a qualifying span can name */
 #define QUAL_LOOKAHEAD 64 /* nested spans (overlaps=all) passed over to the next one */
 #define PART_MAX 64      /* folded bytes of a last name */
+#define PART_RECENT 16   /* full names a name part looks back at */
 
 struct region_count {
 	uint32_t count;
@@ -64,6 +65,9 @@ struct ctx_scratch {
 	size_t nnames, capnames;
 	struct group *added;           /* name-part spans, in text order */
 	size_t nadded, capadded;
+	uint64_t *full;                /* by entry index: named by a span of more than
+					* one word (all zero between runs) */
+	size_t capfull;
 };
 
 /* --------------------------------------------------------------- support */
@@ -346,12 +350,33 @@ static int choose_all(struct gz_tagger *t)
 
 /* ------------------------------------------------------------ name parts */
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_last_name(const void *a, const void *b)
 {
 	const struct last_name *x = a, *y = b;
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* The first of the sorted names at or after (hash h, end). */
+static size_t first_name_at(const struct ctx_scratch *x, uint64_t h, size_t end)
+{
+	size_t lo = 0, hi = x->nnames;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct last_name *n = &x->names[mid];
+		if (n->hash < h || (n->hash == h && n->end < end))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static size_t fold_token(const unsigned char *s, size_t a, size_t b, char *out)
@@ -418,6 +443,9 @@ static int add_name_part(struct gz_tagger *t, size_t lo, size_t hi, size_t a, si
 {
 	struct ctx_scratch *x = t->ctx;
 	size_t nold = k < t->ngroups ? t->groups[k].alt_count : 0;
+	/* the most recent mentions only: a text may name a thousand Harrises */
+	if (hi - lo > PART_RECENT)
+		lo = hi - PART_RECENT;
 	if (GROW(t->alts, t->nalts, t->capalts, (hi - lo) + nold))
 		return -1;
 	size_t first = t->nalts;
@@ -479,6 +507,8 @@ static int name_parts(struct gz_tagger *t)
 		return 0;
 	size_t pos = x->names[0].end, a, b, gi = 0;
 	qsort(x->names, x->nnames, sizeof(*x->names), cmp_last_name);
+	if (t->nothers)
+		qsort(t->others, t->nothers, sizeof(*t->others), cmp_size);
 	while (gz_text_next_token(t->text, t->len, &pos, &a, &b)) {
 		if (!gz_text_upper_at(t->text, t->len, a))
 			continue;
@@ -487,26 +517,15 @@ static int name_parts(struct gz_tagger *t)
 		if (!fl)
 			continue;
 		uint64_t h = gz_hash_bytes(f, fl);
-		/* the names of this hash and ended before a: [lo, hi) */
-		size_t lo = 0, hi = x->nnames;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (x->names[mid].hash < h)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		hi = lo;
-		while (hi < x->nnames && x->names[hi].hash == h && x->names[hi].end <= a)
-			hi++;
-		while (lo < hi && (x->names[lo].len != fl || memcmp(x->names[lo].fold, f, fl) != 0))
-			lo++;
+		/* the names of this hash and ended before a: [lo, hi), two
+		 * binary searches (a text may name one person a million times) */
+		size_t lo = first_name_at(x, h, 0), hi = first_name_at(x, h, a + 1);
+		/* (64-bit hashes: equal ones are the same word) */
+		if (lo < hi && (x->names[lo].len != fl || memcmp(x->names[lo].fold, f, fl) != 0))
+			continue;
 		if (lo == hi)
 			continue;
-		int other = 0;
-		for (size_t k = 0; k < t->nothers && !other; k++)
-			other = t->others[k] == a;
-		if (other)
+		if (t->nothers && bsearch(&a, t->others, t->nothers, sizeof(*t->others), cmp_size))
 			continue; /* "Marcus Harris": not Kamala Harris's name part */
 		while (gi < t->ngroups && (t->groups[gi].dropped || t->groups[gi].bend <= a))
 			gi++;
@@ -529,16 +548,29 @@ static int name_parts(struct gz_tagger *t)
 
 /* ------------------------------------------------------------------ API */
 
-/* Whether some span of more than one word has e among its candidates. */
-static int named_in_full(const struct gz_tagger *t, const struct gz_entry *e)
+/* Sets (on 1) or clears (on 0) the bits of x->full of the candidates of the
+ * spans of more than one word. */
+static void mark_named_in_full(struct gz_tagger *t, int on)
 {
+	struct ctx_scratch *x = t->ctx;
+	const struct gz_entry *first = gz_set_entry(t->set, 0);
 	for (size_t k = 0; k < t->ngroups; k++) {
 		const struct group *g = &t->groups[k];
-		for (size_t a = 0; g->token == UINT32_MAX && a < g->alt_count; a++)
-			if (t->alts[g->alt_first + a].e == e)
-				return 1;
+		for (size_t a = 0; g->token == UINT32_MAX && a < g->alt_count; a++) {
+			size_t i = (size_t)(t->alts[g->alt_first + a].e - first);
+			if (on)
+				x->full[i / 64] |= 1ULL << (i % 64);
+			else
+				x->full[i / 64] = 0;
+		}
 	}
-	return 0;
+}
+
+static int named_in_full(const struct gz_tagger *t, const struct gz_entry *e)
+{
+	const struct ctx_scratch *x = t->ctx;
+	size_t i = (size_t)(e - gz_set_entry(t->set, 0));
+	return x->full[i / 64] >> (i % 64) & 1;
 }
 
 /* A one-word span whose word the text also uses as somebody's surname
@@ -548,10 +580,7 @@ static int named_in_full(const struct gz_tagger *t, const struct gz_entry *e)
  * Not in SPEC §8: README "Surnames". */
 static void surnames_need_evidence(struct gz_tagger *t, struct group *g)
 {
-	size_t k = 0;
-	while (k < t->nsurnames && t->surnames[k] != g->token)
-		k++;
-	if (k == t->nsurnames)
+	if (!gz_tagger_is_surname(t, g->token))
 		return;
 	for (size_t a = 0; a < g->alt_count; a++) {
 		struct alt *al = &t->alts[g->alt_first + a];
@@ -569,6 +598,19 @@ int gz_context_resolve(struct gz_tagger *t)
 {
 	if (!t->ctx && !(t->ctx = calloc(1, sizeof(struct ctx_scratch))))
 		return -1;
+	struct ctx_scratch *x = t->ctx;
+	if (t->nsurnames) {
+		size_t words = (gz_set_entry_count(t->set) + 63) / 64;
+		if (words > x->capfull) {
+			uint64_t *f = realloc(x->full, words * sizeof(*f));
+			if (!f)
+				return -1;
+			memset(f + x->capfull, 0, (words - x->capfull) * sizeof(*f));
+			x->full = f;
+			x->capfull = words;
+		}
+		mark_named_in_full(t, 1);
+	}
 	int need = 0;
 	for (size_t k = 0; k < t->ngroups; k++) {
 		struct group *g = &t->groups[k];
@@ -577,6 +619,8 @@ int gz_context_resolve(struct gz_tagger *t)
 			surnames_need_evidence(t, g);
 		need |= g->alt_count > 1 || g->has_evidence;
 	}
+	if (t->nsurnames)
+		mark_named_in_full(t, 0);
 	if (need && choose_all(t))
 		return -1;
 	return name_parts(t);
@@ -592,6 +636,7 @@ void gz_context_free(struct gz_tagger *t)
 	free(x->settled);
 	free(x->names);
 	free(x->added);
+	free(x->full);
 	free(x);
 	t->ctx = NULL;
 }

@@ -799,6 +799,8 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->lang = -1;
 	t->oom = 0;
 	t->nsupport = 0;
+	if (t->nsurnames)
+		memset(t->surnames, 0, t->capsurnames * sizeof(*t->surnames));
 	t->nsurnames = 0;
 	t->nothers = 0;
 	scan(t);
@@ -840,16 +842,41 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	return 0;
 }
 
+/* Open addressing, at most half full: a hostile text can name thousands of
+ * people, and a list would make each new one cost them all. */
+static size_t surname_slot(const uint32_t *slots, size_t cap, uint32_t token)
+{
+	size_t j = (size_t)gz_mix64(token) & (cap - 1);
+	while (slots[j] && slots[j] != token + 1)
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+int gz_tagger_is_surname(const struct gz_tagger *t, uint32_t token)
+{
+	return t->nsurnames && t->surnames[surname_slot(t->surnames, t->capsurnames, token)];
+}
+
 int gz_tagger_surname(struct gz_tagger *t, uint32_t token)
 {
-	for (size_t k = 0; k < t->nsurnames; k++)
-		if (t->surnames[k] == token)
-			return 0;
-	if (GROW(t->surnames, t->nsurnames, t->capsurnames, 1)) {
-		t->oom = 1;
-		return -1;
+	if (gz_tagger_is_surname(t, token))
+		return 0;
+	if (2 * (t->nsurnames + 1) > t->capsurnames) {
+		size_t cap = t->capsurnames ? 2 * t->capsurnames : 64;
+		uint32_t *slots = calloc(cap, sizeof(*slots));
+		if (!slots) {
+			t->oom = 1;
+			return -1;
+		}
+		for (size_t k = 0; k < t->capsurnames; k++)
+			if (t->surnames[k])
+				slots[surname_slot(slots, cap, t->surnames[k] - 1)] = t->surnames[k];
+		free(t->surnames);
+		t->surnames = slots;
+		t->capsurnames = cap;
 	}
-	t->surnames[t->nsurnames++] = token;
+	t->surnames[surname_slot(t->surnames, t->capsurnames, token)] = token + 1;
+	t->nsurnames++;
 	return 0;
 }
 

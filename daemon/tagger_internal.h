@@ -64,8 +64,9 @@ struct gz_tagger {
 	size_t capout;
 	const struct gz_entry **support;  /* the supporting entries of spans */
 	size_t nsupport, capsupport;
-	uint32_t *surnames;               /* tokens seen right after a capitalised word */
-	size_t nsurnames, capsurnames;
+	uint32_t *surnames;               /* a hash set of the tokens seen right after a
+					   * capitalised word: token + 1, 0 empty */
+	size_t nsurnames, capsurnames;    /* capsurnames: a power of two, or 0 */
 	size_t *others;                   /* where another person's surname stands (bytes) */
 	size_t nothers, capothers;
 	struct gz_span *spans;
@@ -99,6 +100,7 @@ struct gz_tagger {
  * then a surname as likely as a place, and needs evidence (context.c).
  * Returns -1 when out of memory. */
 int gz_tagger_surname(struct gz_tagger *t, uint32_t token);
+int gz_tagger_is_surname(const struct gz_tagger *t, uint32_t token);
 
 /* Grows arr (of *cap elements of size) to hold need; 0 or -1. */
 int gz_tagger_grow(void **arr, size_t *cap, size_t need, size_t size);
