@@ -223,6 +223,40 @@ static size_t qualifier_keys(const struct gz_tagger *t, size_t k, uint32_t *keys
 
 /* ---------------------------------------------------------------- choice */
 
+/* Whether candidate a of group k may match: it needs no evidence, or a
+ * qualifier chose it, or the text has a settled span of its admin1 (and it
+ * needs no qualifier). */
+static int may_match(const struct ctx_scratch *x, const struct alt *alts, size_t a, size_t chosen,
+		     size_t k)
+{
+	return !alts[a].evidence || a == chosen ||
+	       (alts[a].evidence != GZ_EVIDENCE_QUALIFIER && support(x, &x->text, alts[a].e->admin1, k));
+}
+
+/* The candidate that may match with the most support in rt (the first of
+ * equals, so rank decides ties), and the best and the least support. */
+static size_t best_supported(const struct ctx_scratch *x, const struct region_table *rt,
+			     const struct alt *alts, size_t n, size_t k, uint32_t *best_score,
+			     uint32_t *min_score)
+{
+	size_t best = n;
+	*best_score = 0;
+	*min_score = UINT32_MAX;
+	for (size_t a = 0; a < n; a++) {
+		if (!may_match(x, alts, a, n, k))
+			continue;
+		const struct gz_entry *e = alts[a].e;
+		uint32_t score = support(x, rt, e->country, k) + support(x, rt, e->admin1, k);
+		if (best == n || score > *best_score) {
+			best = a;
+			*best_score = score;
+		}
+		if (score < *min_score)
+			*min_score = score;
+	}
+	return best;
+}
+
 /* Chooses group k's entry and puts it first, the others staying in rank
  * order; or drops the group when no candidate may match. */
 static int choose(struct gz_tagger *t, size_t k)
@@ -245,40 +279,26 @@ static int choose(struct gz_tagger *t, size_t k)
 				break;
 			}
 
-	/* eligible: needs no evidence, or has the support of its admin1; then
-	 * the best supported, in the paragraph or else in the text */
-	size_t eligible = 0, best[2] = { n, n };
-	uint32_t best_score[2] = { 0, 0 }, min_score[2] = { UINT32_MAX, UINT32_MAX };
-	const struct region_table *tables[2] = { &x->para, &x->text };
-	for (size_t a = 0; a < n; a++) {
-		const struct gz_entry *e = alts[a].e;
-		if (a != chosen && (alts[a].evidence == GZ_EVIDENCE_QUALIFIER ||
-				    (alts[a].evidence && !support(x, &x->text, e->admin1, k))))
-			continue;
-		eligible++;
-		for (int l = 0; l < 2; l++) {
-			uint32_t score = support(x, tables[l], e->country, k) +
-					 support(x, tables[l], e->admin1, k);
-			if (best[l] == n || score > best_score[l]) {
-				best[l] = a;
-				best_score[l] = score;
-			}
-			if (score < min_score[l])
-				min_score[l] = score;
-		}
-	}
+	size_t eligible = 0;
+	for (size_t a = 0; a < n; a++)
+		eligible += may_match(x, alts, a, chosen, k);
 	if (!eligible) {
 		g->dropped = 1;
 		return 0;
 	}
 	if (chosen == n) {
-		int l = best_score[0] > min_score[0] ? 0 : 1;
-		chosen = best[l];
-		if (best_score[l] > min_score[l] || alts[chosen].evidence) {
+		/* the best supported, in the paragraph or else in the text */
+		const struct region_table *rt = &x->para;
+		uint32_t best_score, min_score;
+		chosen = best_supported(x, rt, alts, n, k, &best_score, &min_score);
+		if (best_score == min_score) {
+			rt = &x->text;
+			chosen = best_supported(x, rt, alts, n, k, &best_score, &min_score);
+		}
+		if (best_score > min_score || alts[chosen].evidence) {
 			/* the best supported; or the only one, there by its support */
 			g->why = GZ_WHY_SUPPORT;
-			if (keep_supporters(t, alts[chosen].evidence ? &x->text : tables[l], k,
-					    alts[chosen].e))
+			if (keep_supporters(t, alts[chosen].evidence ? &x->text : rt, k, alts[chosen].e))
 				return -1;
 		} else {
 			g->why = eligible == 1 ? GZ_WHY_ONLY : GZ_WHY_PRIORITY;
@@ -290,21 +310,6 @@ static int choose(struct gz_tagger *t, size_t k)
 	struct alt c = alts[chosen];
 	memmove(alts + 1, alts, chosen * sizeof(*alts));
 	alts[0] = c;
-	return 0;
-}
-
-/* A blank line in text[from, to): only spaces between two line breaks. */
-static int blank_line(const unsigned char *s, size_t from, size_t to)
-{
-	int lines = 0;
-	for (size_t i = from; i < to; i++) {
-		if (s[i] == '\n') {
-			if (++lines == 2)
-				return 1;
-		} else if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
-			lines = 0;
-		}
-	}
 	return 0;
 }
 
@@ -332,10 +337,8 @@ static int choose_all(struct gz_tagger *t)
 	}
 	/* paragraph by paragraph: [p, q) are the groups of one */
 	for (size_t p = 0, q; p < ng && !rc; p = q) {
-		size_t end = t->groups[p].bend;
-		for (q = p + 1; q < ng && !blank_line(t->text, end, t->groups[q].bstart); q++)
-			if (t->groups[q].bend > end)
-				end = t->groups[q].bend;
+		for (q = p + 1; q < ng && t->groups[q].para == t->groups[p].para; q++)
+			;
 		for (size_t k = p; k < q && !rc; k++)
 			rc = count_group(x, &x->para, k);
 		for (size_t k = p; k < q && !rc; k++)
@@ -611,16 +614,23 @@ int gz_context_resolve(struct gz_tagger *t)
 		}
 		mark_named_in_full(t, 1);
 	}
-	int need = 0;
-	for (size_t k = 0; k < t->ngroups; k++) {
+	/* (each group's why is set by add_group, to rank's) */
+	int need = t->need_context;
+	for (size_t k = 0; t->nsurnames && k < t->ngroups; k++) {
 		struct group *g = &t->groups[k];
-		g->why = g->alt_count > 1 ? GZ_WHY_PRIORITY : GZ_WHY_ONLY;
-		if (t->nsurnames && g->token != UINT32_MAX)
+		if (g->token != UINT32_MAX)
 			surnames_need_evidence(t, g);
-		need |= g->alt_count > 1 || g->has_evidence;
+		need |= g->has_evidence;
 	}
 	if (t->nsurnames)
 		mark_named_in_full(t, 0);
+	/* without a country or admin1 in the set, ambiguity is left to rank:
+	 * only evidence needs the context then */
+	if (need && !gz_set_region_count(t->set)) {
+		need = 0;
+		for (size_t k = 0; k < t->ngroups && !need; k++)
+			need = t->groups[k].has_evidence;
+	}
 	if (need && choose_all(t))
 		return -1;
 	return name_parts(t);

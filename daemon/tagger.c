@@ -192,7 +192,8 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 		return -1;
 	struct group *g = &t->groups[t->ngroups++];
 	*g = (struct group){ .bstart = t->cands[from].bstart, .bend = t->cands[from].bend,
-			     .alt_first = t->nalts, .token = t->cands[from].token };
+			     .alt_first = t->nalts, .token = t->cands[from].token,
+			     .para = t->seg_para };
 	/* The candidates are sorted by name record, and an entry's names are
 	 * consecutive records: one entry matched by several of its forms shows
 	 * up as a run, so comparing with the last one kept dedupes in O(n) (a
@@ -202,6 +203,7 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 	for (size_t c = from; c < to; c++) {
 		const struct gz_entry *e = gz_set_entry(t->set, t->names[t->cands[c].name].entry);
 		uint32_t ev = t->cands[c].evidence;
+		g->has_evidence |= (int)ev; /* (over all names: at worst a needless look) */
 		if (e != last)
 			t->alts[t->nalts++] = (struct alt){ e, ev };
 		else if (ev < t->alts[t->nalts - 1].evidence)
@@ -210,8 +212,8 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 	}
 	g->alt_count = t->nalts - g->alt_first;
 	struct alt *alts = t->alts + g->alt_first;
-	for (size_t a = 0; a < g->alt_count; a++)
-		g->has_evidence |= (int)alts[a].evidence;
+	g->why = g->alt_count > 1 ? GZ_WHY_PRIORITY : GZ_WHY_ONLY;
+	t->need_context |= g->alt_count > 1 || g->has_evidence;
 	/* Name records are numbered in rank order (set.c compiles the best
 	 * entries first), so candidates of one trie node come out ranked; only
 	 * a span reached by two paths (edge punctuation) needs a sort. */
@@ -432,6 +434,8 @@ static inline void end_token(struct gz_tagger *t, const char *fbuf, size_t flen,
 		t->oom = 1;
 		return;
 	}
+	if (!t->ntoks) /* a segment never spans a blank line */
+		t->seg_para = t->para;
 	t->toks[t->ntoks++] = (struct tok){ (uint32_t)id, (uint32_t)gap, start, end };
 }
 
@@ -498,10 +502,11 @@ static void scan(struct gz_tagger *t)
 							  : gz_fold_cp(cp, 1, gbuf + glen);
 				nl_run = 0;
 			} else if (cl == GZ_C_NEWLINE) {
-				if (cp == 0x2029)
+				if (cp == 0x2029 ||
+				    (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)) {
+					t->para += (uint32_t)!gap_break; /* a new paragraph (context.c) */
 					gap_break = 1;
-				if (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)
-					gap_break = 1;
+				}
 			} else if (cl == GZ_C_SOFT) {
 				nl_run = 0;
 			}
@@ -803,6 +808,8 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 		memset(t->surnames, 0, t->capsurnames * sizeof(*t->surnames));
 	t->nsurnames = 0;
 	t->nothers = 0;
+	t->para = t->seg_para = 0;
+	t->need_context = 0;
 	scan(t);
 	if (t->oom)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");

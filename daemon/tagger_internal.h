@@ -37,8 +37,9 @@ struct alt {
 struct group {       /* a span being assembled: its entries are alts[alt_first..] */
 	size_t bstart, bend;
 	size_t alt_first, alt_count;
-	int has_evidence;                 /* some alt needs evidence */
+	int has_evidence;                 /* some alt may need evidence */
 	uint32_t token;                   /* a one-token span's vocabulary id, else UINT32_MAX */
+	uint32_t para;                    /* its paragraph: blank lines before it */
 	/* set by context.c */
 	enum gz_why why;
 	const struct gz_entry *qualifier;
@@ -90,6 +91,9 @@ struct gz_tagger {
 	int explain;
 	size_t last_end;  /* longest: where the last match ended; no later
 			   * candidate may start before it */
+	uint32_t para;    /* blank lines seen so far */
+	uint32_t seg_para; /* the paragraph of the segment being matched */
+	int need_context; /* a span is ambiguous or needs evidence */
 	int has_upper;    /* the text has a capital: -1 not known yet */
 	int lang;         /* the text's language (words.h): -1 not known yet */
 	int oom;
