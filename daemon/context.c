@@ -208,7 +208,7 @@ static size_t qualifier_keys(const struct gz_tagger *t, size_t k, uint32_t *keys
 		const struct alt *al = &t->alts[q->alt_first + a];
 		if (al->evidence)
 			continue;
-		uint32_t r = al->e->admin1 ? al->e->admin1 : al->e->country;
+		uint32_t r = al->admin1 ? al->admin1 : al->country;
 		if (r) {
 			keys[n] = r;
 			by[n++] = al->e;
@@ -230,7 +230,7 @@ static int may_match(const struct ctx_scratch *x, const struct alt *alts, size_t
 		     size_t k)
 {
 	return !alts[a].evidence || a == chosen ||
-	       (alts[a].evidence != GZ_EVIDENCE_QUALIFIER && support(x, &x->text, alts[a].e->admin1, k));
+	       (alts[a].evidence != GZ_EVIDENCE_QUALIFIER && support(x, &x->text, alts[a].admin1, k));
 }
 
 /* The candidate that may match with the most support in rt (the first of
@@ -245,8 +245,7 @@ static size_t best_supported(const struct ctx_scratch *x, const struct region_ta
 	for (size_t a = 0; a < n; a++) {
 		if (!may_match(x, alts, a, n, k))
 			continue;
-		const struct gz_entry *e = alts[a].e;
-		uint32_t score = support(x, rt, e->country, k) + support(x, rt, e->admin1, k);
+		uint32_t score = support(x, rt, alts[a].country, k) + support(x, rt, alts[a].admin1, k);
 		if (best == n || score > *best_score) {
 			best = a;
 			*best_score = score;
@@ -272,7 +271,7 @@ static int choose(struct gz_tagger *t, size_t k)
 	size_t chosen = n;
 	for (size_t a = 0; a < n && nkeys && chosen == n; a++)
 		for (size_t q = 0; q < nkeys; q++)
-			if (keys[q] == alts[a].e->country || keys[q] == alts[a].e->admin1) {
+			if (keys[q] == alts[a].country || keys[q] == alts[a].admin1) {
 				chosen = a;
 				g->why = GZ_WHY_QUALIFIER;
 				g->qualifier = by[q];
@@ -328,8 +327,8 @@ static int choose_all(struct gz_tagger *t)
 			const struct alt *al = &t->alts[g->alt_first + a];
 			if (al->evidence)
 				continue;
-			c = c == UINT32_MAX || c == al->e->country ? al->e->country : 0;
-			a1 = a1 == UINT32_MAX || a1 == al->e->admin1 ? al->e->admin1 : 0;
+			c = c == UINT32_MAX || c == al->country ? al->country : 0;
+			a1 = a1 == UINT32_MAX || a1 == al->admin1 ? al->admin1 : 0;
 		}
 		x->settled[2 * k] = c == UINT32_MAX ? 0 : c;
 		x->settled[2 * k + 1] = a1 == UINT32_MAX ? 0 : a1;
@@ -457,7 +456,7 @@ static int add_name_part(struct gz_tagger *t, size_t lo, size_t hi, size_t a, si
 		for (size_t j = first; j < t->nalts; j++)
 			seen |= t->alts[j].e == x->names[i].entry;
 		if (!seen)
-			t->alts[t->nalts++] = (struct alt){ x->names[i].entry, 0 };
+			t->alts[t->nalts++] = (struct alt){ x->names[i].entry, 0, 0, 0 };
 	}
 	struct group ng = { .bstart = a, .bend = b, .alt_first = first, .why = GZ_WHY_NAME_PART };
 	if (k < t->ngroups) {

@@ -205,7 +205,8 @@ static int add_group(struct gz_tagger *t, size_t from, size_t to)
 		uint32_t ev = t->cands[c].evidence;
 		g->has_evidence |= (int)ev; /* (over all names: at worst a needless look) */
 		if (e != last)
-			t->alts[t->nalts++] = (struct alt){ e, ev };
+			t->alts[t->nalts++] = t->regions ? (struct alt){ e, ev, e->country, e->admin1 }
+							 : (struct alt){ e, ev, 0, 0 };
 		else if (ev < t->alts[t->nalts - 1].evidence)
 			t->alts[t->nalts - 1].evidence = ev;
 		last = e;
@@ -810,6 +811,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 	t->nothers = 0;
 	t->para = t->seg_para = 0;
 	t->need_context = 0;
+	t->regions = gz_set_region_count(set) > 0;
 	scan(t);
 	if (t->oom)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory while tagging");

@@ -28,10 +28,14 @@ struct cand {
 	uint32_t token;    /* the vocabulary id of a one-token match, else UINT32_MAX */
 };
 
-/* A candidate entry of a span. */
+/* A candidate entry of a span.  Its regions are copied from the entry
+ * while add_group has it in cache (only when the set has regions):
+ * context.c reads them for every span, and an entry read again there,
+ * after the whole text, is a cache miss each. */
 struct alt {
 	const struct gz_entry *e;
 	uint32_t evidence; /* the least evidence its names matched here need */
+	uint32_t country, admin1;
 };
 
 struct group {       /* a span being assembled: its entries are alts[alt_first..] */
@@ -94,6 +98,7 @@ struct gz_tagger {
 	uint32_t para;    /* blank lines seen so far */
 	uint32_t seg_para; /* the paragraph of the segment being matched */
 	int need_context; /* a span is ambiguous or needs evidence */
+	int regions;      /* the set has countries or admin1s */
 	int has_upper;    /* the text has a capital: -1 not known yet */
 	int lang;         /* the text's language (words.h): -1 not known yet */
 	int oom;
