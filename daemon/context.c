@@ -256,8 +256,8 @@ static size_t best_supported(const struct ctx_scratch *x, const struct region_ta
 	return best;
 }
 
-/* Chooses group k's entry and puts it first, the others staying in rank
- * order; or drops the group when no candidate may match. */
+/* Chooses group k's entry and puts it first, the others that may match
+ * staying in rank order; or drops the group when no candidate may match. */
 static int choose(struct gz_tagger *t, size_t k)
 {
 	struct ctx_scratch *x = t->ctx;
@@ -303,12 +303,17 @@ static int choose(struct gz_tagger *t, size_t k)
 			g->why = eligible == 1 ? GZ_WHY_ONLY : GZ_WHY_PRIORITY;
 		}
 	}
-	if (chosen == 0)
-		return 0;
-	/* chosen first, the rest in rank order */
+	/* chosen first, then the others that may match here, in rank order:
+	 * a candidate without the evidence it needs is not one (and a type
+	 * filter then gives the spans of the unfiltered run, SPEC §3.5) */
 	struct alt c = alts[chosen];
-	memmove(alts + 1, alts, chosen * sizeof(*alts));
+	size_t m = 0;
+	for (size_t a = 0; a < n; a++)
+		if (a != chosen && may_match(x, alts, a, n, k))
+			alts[m++] = alts[a]; /* m <= a: nothing unread is overwritten */
+	memmove(alts + 1, alts, m * sizeof(*alts));
 	alts[0] = c;
+	g->alt_count = m + 1;
 	return 0;
 }
 
