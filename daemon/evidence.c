@@ -289,8 +289,12 @@ static int another_persons_surname(struct gz_tagger *t, const struct gz_name *nm
 	size_t wl = gz_fold_string((const char *)t->text + a, b - a, 1, w, sizeof w);
 	if (wl > sizeof w || gz_words_common(w, wl) >> text_lang(t) & 1)
 		return 0;
-	/* British titles have no period and no vowel: Mr, Mrs, Dr, St */
-	if (wl == strcspn(w, "aeiouy") && (size_t)(b - a) == wl)
+	/* British titles have no period and no vowel: Mr, Mrs, Dr, St (ASCII
+	 * words only: folded, their length is unchanged) */
+	size_t v = 0;
+	while (v < wl && !memchr("aeiouy", w[v], 6))
+		v++;
+	if (v == wl && (size_t)(b - a) == wl)
 		return 0;
 	return !first_name_of(gz_set_entry(t->set, nm->entry), t->text, a, b);
 }
