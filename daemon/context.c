@@ -430,8 +430,10 @@ static int collect_full_names(struct gz_tagger *t, int person)
 			la = a;
 			lb = b;
 		}
-		if (tokens < 2 || GROW(x->names, x->nnames, x->capnames, 1))
+		if (tokens < 2)
 			continue;
+		if (GROW(x->names, x->nnames, x->capnames, 1))
+			return -1;
 		struct last_name *ln = &x->names[x->nnames];
 		if (!(ln->len = fold_token(t->text, la, lb, ln->fold)))
 			continue;
@@ -510,7 +512,11 @@ static int name_parts(struct gz_tagger *t)
 {
 	struct ctx_scratch *x = t->ctx;
 	int person = gz_set_type_index(t->set, "person");
-	if (person < 0 || !t->allowed[person] || collect_full_names(t, person) || !x->nnames)
+	if (person < 0 || !t->allowed[person])
+		return 0;
+	if (collect_full_names(t, person))
+		return -1;
+	if (!x->nnames)
 		return 0;
 	size_t pos = x->names[0].end, a, b, gi = 0;
 	qsort(x->names, x->nnames, sizeof(*x->names), cmp_last_name);
