@@ -330,9 +330,12 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 		ret = send_gz_error(c, rq, &e);
 	} else {
 		gz_metrics_tagged(rq->http->metrics, t, len);
+		/* one buffer, sized from the span count so that it seldom grows */
 		struct gz_buf b = { 0 };
-		if (gz_json_write_tag_response(t, text, &opts, &b) == 0)
-			gz_buf_append(&b, "\n", 1);
+		b.cap = 64 + gz_tagger_span_count(t) * 128;
+		b.data = malloc(b.cap);
+		b.failed = !b.data;
+		gz_json_write_tag_response(t, text, &opts, &b);
 		if (b.failed) {
 			free(b.data);
 			ret = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
@@ -348,23 +351,112 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 
 static void ndjson_tagged(void *cls, const struct gz_tagger *t, size_t len)
 {
-	struct request *rq = cls;
-	gz_metrics_tagged(rq->http->metrics, t, len);
+	struct gz_http *h = cls;
+	gz_metrics_tagged(h->metrics, t, len);
+}
+
+/* NDJSON answers stream: the body's lines are tagged a piece at a time, as
+ * libmicrohttpd asks for more to send (ndjson_read, on the connection's
+ * thread), so that the answer to a batch of any size passes through one
+ * buffer of about GZ_STREAM_PIECE bytes.  A client that stops reading only
+ * stops being asked for: its connection ends at the idle timeout, and
+ * ndjson_free gives back the body and the set.  An answer that fits in
+ * the first piece goes out whole, with a Content-Length. */
+#define GZ_STREAM_PIECE ((size_t)64 << 10)
+
+struct ndjson_stream {
+	struct gz_http *http;
+	struct gz_set *set;          /* referenced until the answer ends */
+	char *body;                  /* the request's, owned */
+	size_t len, pos;             /* the next line at body[pos] */
+	struct gz_tag_options opts;
+	char *types;                 /* opts.types, owned */
+	struct gz_buf out;
+	size_t sent;                 /* out.data[sent..len) still to hand over */
+	int done;                    /* every line tagged */
+};
+
+static void ndjson_free(void *cls)
+{
+	struct ndjson_stream *s = cls;
+	gz_set_unref(s->set);
+	free(s->body);
+	free(s->types);
+	free(s->out.data);
+	free(s);
+}
+
+static ssize_t ndjson_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	struct ndjson_stream *s = cls;
+	while (s->sent == s->out.len) {
+		if (s->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		struct gz_tagger *t = thread_tagger();
+		s->out.len = s->sent = 0;
+		int r = t ? gz_request_ndjson_next(t, s->set, &s->opts, s->body, s->len, &s->pos,
+						   &s->out, GZ_STREAM_PIECE, ndjson_tagged, s->http)
+			  : GZ_ENOMEM;
+		if (r < 0) {
+			/* the status is out already: cut the answer short, so
+			 * that the client sees a broken chunked body, not an end */
+			gz_log(GZ_LOG_ERROR, "out of memory while streaming an NDJSON answer");
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		s->done = r;
+	}
+	size_t n = s->out.len - s->sent;
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.data + s->sent, n);
+	s->sent += n;
+	return (ssize_t)n;
 }
 
 static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
-				  struct gz_tagger *t, const struct gz_set *set)
+				  struct gz_tagger *t, struct gz_set *set)
 {
-	struct gz_buf o = { 0 };
-	if (gz_request_tag_ndjson(t, set, &rq->opts, rq->body ? rq->body : "", rq->len, &o,
-				  ndjson_tagged, rq)) {
-		free(o.data);
+	struct ndjson_stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	s->http = rq->http;
+	s->body = rq->body; /* NULL only when empty: then done in one piece */
+	s->len = rq->len;
+	s->opts = rq->opts;
+	int r = gz_request_ndjson_next(t, set, &s->opts, s->body ? s->body : "", s->len, &s->pos, &s->out,
+				       GZ_STREAM_PIECE, ndjson_tagged, rq->http);
+	if (r < 0) {
+		free(s->out.data);
+		free(s);
 		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
 				  "out of memory");
 	}
-	if (!o.data) /* no line at all: an empty answer */
-		o.data = calloc(1, 1);
-	return send_buffer(c, rq, MHD_HTTP_OK, o.data, o.len, NDJSON_TYPE, NULL);
+	if (r == 1) { /* the whole answer in one piece */
+		char *data = s->out.data ? s->out.data : calloc(1, 1); /* no line: empty */
+		size_t n = s->out.len;
+		free(s);
+		return send_buffer(c, rq, MHD_HTTP_OK, data, n, NDJSON_TYPE, NULL);
+	}
+	/* The stream takes the body, the types and a reference to the set. */
+	s->set = gz_set_ref(set);
+	rq->body = NULL;
+	s->types = rq->types;
+	rq->types = NULL;
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, GZ_STREAM_PIECE, ndjson_read, s, ndjson_free);
+	if (!resp) {
+		ndjson_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, NDJSON_TYPE);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	rq->responded = 1;
+	rq->status = MHD_HTTP_OK;
+	rq->response_len = GZ_TRIM_AFTER; /* big: trim the heap when it ends */
+	return ret;
 }
 
 static enum MHD_Result route_tag(struct MHD_Connection *c, struct request *rq)

@@ -9,6 +9,7 @@
 #include "fold.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ json_t *gz_json_lookup(const struct gz_set *set, const char *text)
 
 /* ------------------------------------------------------- direct writers */
 
-void gz_buf_append(struct gz_buf *b, const char *s, size_t n)
+void gz_buf_append_slow(struct gz_buf *b, const char *s, size_t n)
 {
 	if (b->failed)
 		return;
@@ -198,37 +199,109 @@ void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n)
 	gz_buf_append(b, "\"", 1);
 }
 
+/* Offsets are written millions of times per big answer: no snprintf. */
 static void append_num(struct gz_buf *b, size_t v)
 {
 	char num[24];
-	int n = snprintf(num, sizeof num, "%zu", v);
-	gz_buf_append(b, num, (size_t)n);
+	size_t k = sizeof num;
+	do {
+		num[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	gz_buf_append(b, num + k, sizeof num - k);
 }
+
+#define APPEND_LIT(b, lit) gz_buf_append((b), (lit), sizeof(lit) - 1)
 
 static void append_cstr(struct gz_buf *b, const char *s)
 {
 	gz_buf_append(b, s, strlen(s));
 }
 
+/* An identifier, type or name of the gazetteers: quoted, and escaped only
+ * when it needs to be (they seldom do). */
+static void append_str(struct gz_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\') {
+			gz_buf_append_json_string(b, s, n);
+			return;
+		}
+	}
+	gz_buf_append(b, "\"", 1);
+	gz_buf_append(b, s, n);
+	gz_buf_append(b, "\"", 1);
+}
+
 /* "why" of explain=true (SPEC §8.6). */
 static void write_why(struct gz_buf *b, const struct gz_span *sp)
 {
-	append_cstr(b, ",\"why\":{\"rule\":\"");
+	APPEND_LIT(b, ",\"why\":{\"rule\":\"");
 	append_cstr(b, gz_why_name(sp->why));
 	gz_buf_append(b, "\"", 1);
 	if (sp->why == GZ_WHY_QUALIFIER) {
-		append_cstr(b, ",\"qualifier\":");
-		gz_buf_append_json_string(b, sp->qualifier->id, strlen(sp->qualifier->id));
+		APPEND_LIT(b, ",\"qualifier\":");
+		append_str(b, sp->qualifier->id);
 	}
 	if (sp->why == GZ_WHY_SUPPORT) {
-		append_cstr(b, ",\"support\":[");
+		APPEND_LIT(b, ",\"support\":[");
 		for (size_t k = 0; k < sp->support_count; k++) {
 			if (k)
 				gz_buf_append(b, ",", 1);
-			gz_buf_append_json_string(b, sp->support[k]->id, strlen(sp->support[k]->id));
+			append_str(b, sp->support[k]->id);
 		}
 		gz_buf_append(b, "]", 1);
 	}
+	gz_buf_append(b, "}", 1);
+}
+
+/* One span object, with its leading comma when it is not the first. */
+static void write_span(struct gz_buf *b, const char *text, const struct gz_span *sp,
+		       int first, int explain)
+{
+	const struct gz_entry *e = sp->entry;
+	if (first)
+		APPEND_LIT(b, "{\"start\":");
+	else
+		APPEND_LIT(b, ",{\"start\":");
+	append_num(b, sp->start);
+	APPEND_LIT(b, ",\"end\":");
+	append_num(b, sp->end);
+	APPEND_LIT(b, ",\"text\":");
+	gz_buf_append_json_string(b, text + sp->byte_start, sp->byte_end - sp->byte_start);
+	APPEND_LIT(b, ",\"type\":");
+	append_str(b, e->type);
+	APPEND_LIT(b, ",\"id\":");
+	append_str(b, e->id);
+	APPEND_LIT(b, ",\"name\":");
+	append_str(b, e->name);
+	if (e->attrs) {
+		APPEND_LIT(b, ",\"attrs\":");
+		append_cstr(b, e->attrs); /* stored as compact JSON already */
+	}
+	if (sp->alternative_count) {
+		APPEND_LIT(b, ",\"alternatives\":[");
+		for (size_t a = 0; a < sp->alternative_count; a++) {
+			const struct gz_entry *x = sp->alternatives[a];
+			if (a)
+				APPEND_LIT(b, ",{\"id\":");
+			else
+				APPEND_LIT(b, "{\"id\":");
+			append_str(b, x->id);
+			APPEND_LIT(b, ",\"type\":");
+			append_str(b, x->type);
+			APPEND_LIT(b, ",\"name\":");
+			append_str(b, x->name);
+			gz_buf_append(b, "}", 1);
+		}
+		gz_buf_append(b, "]", 1);
+	}
+	if (sp->why == GZ_WHY_NAME_PART)
+		APPEND_LIT(b, ",\"via\":\"name-part\"");
+	if (explain)
+		write_why(b, sp);
 	gz_buf_append(b, "}", 1);
 }
 
@@ -238,57 +311,52 @@ int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_b
 	size_t n = gz_tagger_span_count(t);
 	const struct gz_span *sp = gz_tagger_spans(t);
 	gz_buf_append(b, "[", 1);
-	for (size_t i = 0; i < n; i++) {
-		const struct gz_entry *e = sp[i].entry;
-		append_cstr(b, i ? ",{\"start\":" : "{\"start\":");
-		append_num(b, sp[i].start);
-		append_cstr(b, ",\"end\":");
-		append_num(b, sp[i].end);
-		append_cstr(b, ",\"text\":");
-		gz_buf_append_json_string(b, text + sp[i].byte_start, sp[i].byte_end - sp[i].byte_start);
-		append_cstr(b, ",\"type\":");
-		gz_buf_append_json_string(b, e->type, strlen(e->type));
-		append_cstr(b, ",\"id\":");
-		gz_buf_append_json_string(b, e->id, strlen(e->id));
-		append_cstr(b, ",\"name\":");
-		gz_buf_append_json_string(b, e->name, strlen(e->name));
-		if (e->attrs) {
-			append_cstr(b, ",\"attrs\":");
-			append_cstr(b, e->attrs); /* stored as compact JSON already */
-		}
-		if (sp[i].alternative_count) {
-			append_cstr(b, ",\"alternatives\":[");
-			for (size_t a = 0; a < sp[i].alternative_count; a++) {
-				const struct gz_entry *x = sp[i].alternatives[a];
-				append_cstr(b, a ? ",{\"id\":" : "{\"id\":");
-				gz_buf_append_json_string(b, x->id, strlen(x->id));
-				append_cstr(b, ",\"type\":");
-				gz_buf_append_json_string(b, x->type, strlen(x->type));
-				append_cstr(b, ",\"name\":");
-				gz_buf_append_json_string(b, x->name, strlen(x->name));
-				gz_buf_append(b, "}", 1);
-			}
-			gz_buf_append(b, "]", 1);
-		}
-		if (sp[i].why == GZ_WHY_NAME_PART)
-			append_cstr(b, ",\"via\":\"name-part\"");
-		if (explain)
-			write_why(b, &sp[i]);
-		gz_buf_append(b, "}", 1);
-	}
+	for (size_t i = 0; i < n; i++)
+		write_span(b, text, &sp[i], i == 0, explain);
 	gz_buf_append(b, "]", 1);
 	return b->failed ? GZ_ENOMEM : 0;
+}
+
+void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
+			  const char *text, const struct gz_tag_options *opts)
+{
+	a->t = t;
+	a->text = text;
+	a->offsets = opts->offsets;
+	a->explain = gz_tagger_explained(t);
+	a->next = 0;
+	a->stage = 0;
+}
+
+int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limit)
+{
+	size_t n = gz_tagger_span_count(a->t);
+	const struct gz_span *sp = gz_tagger_spans(a->t);
+	if (a->stage == 0) {
+		APPEND_LIT(b, "{\"entities\":[");
+		a->stage = 1;
+	}
+	while (a->stage == 1 && a->next < n && b->len < limit && !b->failed) {
+		write_span(b, a->text, &sp[a->next], a->next == 0, a->explain);
+		a->next++;
+	}
+	if (a->stage == 1 && a->next == n) {
+		APPEND_LIT(b, "],\"offsets\":\"");
+		append_cstr(b, gz_offsets_name(a->offsets));
+		APPEND_LIT(b, "\"}\n");
+		a->stage = 2;
+	}
+	if (b->failed)
+		return GZ_ENOMEM;
+	return a->stage == 2;
 }
 
 int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
 			       const struct gz_tag_options *opts, struct gz_buf *b)
 {
-	append_cstr(b, "{\"entities\":");
-	gz_json_write_spans(t, text, b);
-	append_cstr(b, ",\"offsets\":\"");
-	append_cstr(b, gz_offsets_name(opts->offsets));
-	append_cstr(b, "\"}");
-	return b->failed ? GZ_ENOMEM : 0;
+	struct gz_json_answer a;
+	gz_json_answer_start(&a, t, text, opts);
+	return gz_json_answer_write(&a, b, SIZE_MAX) < 0 ? GZ_ENOMEM : 0;
 }
 
 /* ------------------------------------------------------------- errors */

@@ -7,6 +7,7 @@
 #define GZ_JSON_H
 
 #include <jansson.h>
+#include <string.h>
 
 #include "set.h"
 #include "tagger.h"
@@ -24,24 +25,54 @@ struct gz_buf {
 	int failed;
 };
 
-void gz_buf_append(struct gz_buf *b, const char *s, size_t n);
+void gz_buf_append_slow(struct gz_buf *b, const char *s, size_t n);
+/* Appends s[0..n), keeping data NUL-terminated.  Inline: the answer writers
+ * call it a dozen times per span. */
+static inline void gz_buf_append(struct gz_buf *b, const char *s, size_t n)
+{
+	if (b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = 0;
+	} else {
+		gz_buf_append_slow(b, s, n);
+	}
+}
 /* Appends s[0..n) as a JSON string, quotes included. */
 void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n);
 
-/* The fast path of POST /tag: writes the response JSON text straight into
- * b, with no jansson tree on the way (a tree per span costs more than the
- * tagging itself).  The same JSON as gz_json_tag_response (json_equal),
- * though reals in attrs keep the digits the gazetteer wrote.  Returns 0, or
- * GZ_ENOMEM. */
+/* The answer to one tagged text, {"entities":[...],"offsets":"..."} and a
+ * newline, written in pieces: the caller hands each piece on (to stdout, to
+ * the HTTP connection) before asking for the next, so an answer of any size
+ * passes through a buffer of about `limit` bytes, with no jansson tree and
+ * no second copy.  The tagger must not run again until the answer is done. */
+struct gz_json_answer {
+	const struct gz_tagger *t;
+	const char *text;
+	enum gz_offsets offsets;
+	int explain;
+	size_t next;  /* the next span to write */
+	int stage;    /* 0: nothing written yet, 1: spans under way, 2: done */
+};
+
+void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
+			  const char *text, const struct gz_tag_options *opts);
+/* Appends the next piece to b: spans until b->len reaches limit, or the
+ * rest of the answer.  Returns 1 when the answer is complete, 0 when more
+ * is to come, GZ_ENOMEM (b->failed) when memory ran out. */
+int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limit);
+
+/* The "entities" array of the last run of t, and the whole answer (newline
+ * included), in one piece each: the same bytes as the pieces above.
+ * Returns 0, or GZ_ENOMEM. */
 int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b);
 int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
 			       const struct gz_tag_options *opts, struct gz_buf *b);
 
-/* The "entities" array of the last run of t over text (the text it was run
- * on, for the "text" fields).  New reference. */
+/* The same as jansson trees: the reference the writers above are tested
+ * against (json_equal; reals in attrs may print differently).  Slow: a
+ * tree per span.  New references. */
 json_t *gz_json_spans(const struct gz_tagger *t, const char *text);
-
-/* {"entities": [...], "offsets": "codepoint"}.  New reference. */
 json_t *gz_json_tag_response(const struct gz_tagger *t, const char *text,
 			     const struct gz_tag_options *opts);
 

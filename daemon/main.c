@@ -2,13 +2,19 @@
  * gaztagd: argument parsing and the three modes (serve, --check, --tag).
  * Everything else lives in the engine and the HTTP modules.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
@@ -19,9 +25,12 @@
 #include "process.h"
 #include "json.h"
 #include "reload.h"
+#include "request.h"
 #include "set.h"
 #include "tagger.h"
 #include "watch.h"
+
+#define GZ_MMAP_THRESHOLD (1 << 20)
 
 struct args {
 	const char *config;
@@ -33,6 +42,7 @@ struct args {
 	const char *user;
 	int check;
 	const char *tag;
+	int ndjson;
 	const char *lookup;
 	struct gz_tag_options opts;
 	const char *types, *overlaps, *offsets;
@@ -45,6 +55,7 @@ static void usage(FILE *f)
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--types T,..]\n"
 	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte] [--explain]\n"
+	      "               [--ndjson]\n"
 	      "       gaztagd --lookup TEXT [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --version\n",
 	      f);
@@ -96,32 +107,85 @@ static int run_check(const char *const *paths, size_t n)
 	return r == 0 ? 0 : 1;
 }
 
-static char *read_all(const char *path, size_t *len)
+/* The text of --tag: a regular file is mapped (no copy, and pages the
+ * kernel can drop again), anything else (stdin, a pipe) read whole.
+ * *mapped says which, for release_text. */
+static char *read_text(const char *path, size_t *len, int *mapped)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (k == 0)
+	struct stat st;
+	char *buf = NULL;
+	*mapped = 0;
+	*len = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (buf != MAP_FAILED) {
+			madvise(buf, (size_t)st.st_size, MADV_SEQUENTIAL);
+			*mapped = 1;
+			*len = (size_t)st.st_size;
+			if (fd)
+				close(fd);
+			return buf;
+		}
+		buf = NULL;
+	}
+	size_t cap = 1 << 20, n = 0;
+	buf = malloc(cap);
+	for (;;) {
+		if (!buf)
 			break;
 		if (n == cap) {
 			char *b = realloc(buf, cap *= 2);
 			if (!b) {
 				free(buf);
 				buf = NULL;
-			} else {
-				buf = b;
+				errno = ENOMEM;
+				break;
 			}
+			buf = b;
 		}
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
 	}
-	if (f != stdin)
-		fclose(f);
+	if (fd)
+		close(fd);
 	*len = n;
 	return buf;
+}
+
+static void release_text(char *text, size_t len, int mapped)
+{
+	if (mapped)
+		munmap(text, len);
+	else
+		free(text);
+}
+
+/* Writes b's bytes to stdout and empties it; -1 when stdout fails. */
+static int flush_out(struct gz_buf *b)
+{
+	size_t off = 0;
+	while (off < b->len) {
+		ssize_t k = write(1, b->data + off, b->len - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	b->len = 0;
+	return 0;
 }
 
 /* The gazetteers of --tag and --lookup; NULL (reported) when they fail. */
@@ -169,31 +233,120 @@ static int run_lookup(const struct args *a)
 	return r ? 1 : 0;
 }
 
-/* --tag: tag one text offline and print the response of POST /tag. */
-static int run_tag(const struct args *a)
+/* The pieces --tag writes at once: big enough that write(2) costs nothing
+ * per span, small enough to stay in cache. */
+#define OUT_PIECE ((size_t)256 << 10)
+
+/* --tag: tag one text offline and print the answer of POST /tag, written to
+ * stdout a piece at a time as the spans are turned into JSON. */
+static int tag_text(const struct args *a, const struct gz_set *set, struct gz_tagger *t)
 {
 	struct gz_error err = { 0 };
-	struct gz_set *set = load_quietly(a);
-	if (!set)
-		return 1;
 	size_t len;
-	char *text = read_all(a->tag, &len);
+	int mapped;
+	char *text = read_text(a->tag, &len, &mapped);
 	if (!text) {
-		perror(a->tag);
-		gz_set_unref(set);
+		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, strerror(errno));
 		return 1;
 	}
-	struct gz_tagger *t = gz_tagger_new();
-	int r = t ? gz_tagger_run(t, set, text, len, &a->opts, &err) : GZ_ENOMEM;
+	int r = gz_tagger_run(t, set, text, len, &a->opts, &err);
 	if (r) {
 		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, err.message);
 	} else {
-		r = print_json(gz_json_tag_response(t, text, &a->opts));
+		struct gz_json_answer ans;
+		struct gz_buf b = { 0 };
+		gz_json_answer_start(&ans, t, text, &a->opts);
+		do {
+			r = gz_json_answer_write(&ans, &b, OUT_PIECE);
+			if (r >= 0 && flush_out(&b)) {
+				fprintf(stderr, "gaztagd: writing the answer: %s\n", strerror(errno));
+				r = -1;
+			}
+		} while (r == 0);
+		if (b.failed)
+			fprintf(stderr, "gaztagd: %s: out of memory while writing the answer\n", a->tag);
+		free(b.data);
+		r = r < 0;
 	}
-	gz_tagger_free(t);
-	free(text);
-	gz_set_unref(set);
+	release_text(text, len, mapped);
 	return r ? 1 : 0;
+}
+
+/* --tag --ndjson: the input is NDJSON, one request object per line as
+ * POST /tag takes it, and each answer line is written as soon as its input
+ * line is tagged, before the next read that could wait: a pipeline that
+ * writes a line and waits for its answer gets it. */
+static int tag_ndjson(const struct args *a, const struct gz_set *set, struct gz_tagger *t)
+{
+	int fd = strcmp(a->tag, "-") == 0 ? 0 : open(a->tag, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, strerror(errno));
+		return 1;
+	}
+	size_t cap = 1 << 20, have = 0;
+	char *in = malloc(cap);
+	struct gz_buf out = { 0 };
+	int rc = in ? 0 : 1, eof = 0;
+	while (!rc) {
+		/* the complete lines in hand, then a flush, then a read */
+		char *last = have ? memrchr(in, '\n', have) : NULL;
+		size_t whole = last ? (size_t)(last - in) + 1 : eof ? have : 0;
+		size_t pos = 0;
+		if (whole && gz_request_ndjson_next(t, set, &a->opts, in, whole, &pos, &out,
+						    SIZE_MAX, NULL, NULL) < 0) {
+			fprintf(stderr, "gaztagd: %s: out of memory\n", a->tag);
+			rc = 1;
+			break;
+		}
+		memmove(in, in + whole, have - whole);
+		have -= whole;
+		if (flush_out(&out)) {
+			fprintf(stderr, "gaztagd: writing the answer: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (eof)
+			break;
+		if (have == cap) { /* a line longer than the buffer */
+			char *b = realloc(in, cap * 2);
+			if (!b) {
+				fprintf(stderr, "gaztagd: %s: out of memory\n", a->tag);
+				rc = 1;
+				break;
+			}
+			in = b;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, in + have, cap - have);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			fprintf(stderr, "gaztagd: %s: %s\n", a->tag, strerror(errno));
+			rc = 1;
+		} else if (k == 0) {
+			eof = 1;
+		} else {
+			have += (size_t)k;
+		}
+	}
+	if (fd)
+		close(fd);
+	free(in);
+	free(out.data);
+	return rc;
+}
+
+static int run_tag(const struct args *a)
+{
+	struct gz_set *set = load_quietly(a);
+	if (!set)
+		return 1;
+	struct gz_tagger *t = gz_tagger_new();
+	int r = !t ? (fprintf(stderr, "gaztagd: out of memory\n"), 1)
+	    : a->ndjson ? tag_ndjson(a, set, t) : tag_text(a, set, t);
+	gz_tagger_free(t);
+	gz_set_unref(set);
+	return r;
 }
 
 /* Loads --config (when given) and lays the flags over it. */
@@ -395,6 +548,7 @@ int main(int argc, char **argv)
 		{ "overlaps", required_argument, NULL, 'o' },
 		{ "offsets", required_argument, NULL, 'O' },
 		{ "explain", no_argument, NULL, 'E' },
+		{ "ndjson", no_argument, NULL, 'N' },
 		{ "lookup", required_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -402,6 +556,12 @@ int main(int argc, char **argv)
 	};
 	struct args a = { 0 };
 	struct gz_error err = { 0 };
+	/* Big blocks (request bodies, answers, a big text's spans) each get a
+	 * mapping of their own: realloc then moves pages instead of copying
+	 * bytes, and free gives the memory back at once.  Left to itself,
+	 * glibc raises this threshold to the largest block freed so far, and
+	 * a 10 MB request pins 10 MB of heap for the rest of the run. */
+	mallopt(M_MMAP_THRESHOLD, GZ_MMAP_THRESHOLD);
 	gz_tag_options_init(&a.opts);
 	a.gazetteers = calloc((size_t)argc + 1, sizeof(char *));
 	if (!a.gazetteers)
@@ -420,6 +580,7 @@ int main(int argc, char **argv)
 		case 'T': a.tag = optarg; break;
 		case 't': a.opts.types = optarg; break;
 		case 'E': a.opts.explain = 1; break;
+		case 'N': a.ndjson = 1; break;
 		case 'K': a.lookup = optarg; break;
 		case 'o':
 			if (gz_overlaps_parse(optarg, &a.opts.overlaps, &err)) {
@@ -448,6 +609,11 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "gaztagd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		free(gazetteer_flags);
+		return 2;
+	}
+	if (a.ndjson && !a.tag) {
+		fprintf(stderr, "gaztagd: --ndjson goes with --tag FILE|-\n");
 		free(gazetteer_flags);
 		return 2;
 	}

@@ -4,6 +4,7 @@
  */
 #include "request.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,14 +153,14 @@ out:
 	free(types_buf);
 }
 
-int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
-			  const struct gz_tag_options *base, const char *body, size_t len,
-			  struct gz_buf *out,
-			  void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
-			  void *cls)
+int gz_request_ndjson_next(struct gz_tagger *t, const struct gz_set *set,
+			   const struct gz_tag_options *base, const char *body, size_t len,
+			   size_t *pos, struct gz_buf *out, size_t limit,
+			   void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
+			   void *cls)
 {
-	const char *p = body, *end = body + len;
-	while (p < end && !out->failed) {
+	const char *p = body + *pos, *end = body + len;
+	while (p < end && !out->failed && out->len < limit) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *stop = nl ? nl : end;
 		size_t n = (size_t)(stop - p);
@@ -170,7 +171,21 @@ int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
 			blank++;
 		if (blank < n)
 			tag_line(out, t, set, base, p, n, on_tagged, cls);
-		p = stop + 1;
+		p = nl ? stop + 1 : end;
 	}
-	return out->failed ? GZ_ENOMEM : 0;
+	*pos = (size_t)(p - body);
+	if (out->failed)
+		return GZ_ENOMEM;
+	return *pos == len;
+}
+
+int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
+			  const struct gz_tag_options *base, const char *body, size_t len,
+			  struct gz_buf *out,
+			  void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
+			  void *cls)
+{
+	size_t pos = 0;
+	return gz_request_ndjson_next(t, set, base, body, len, &pos, out, SIZE_MAX, on_tagged,
+				      cls) < 0 ? GZ_ENOMEM : 0;
 }

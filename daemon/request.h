@@ -33,4 +33,14 @@ int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
 			  void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
 			  void *cls);
 
+/* The same, in pieces: tags the lines from body[*pos] on until out->len
+ * reaches limit (whole lines: an answer line is never cut) or the body
+ * ends, and moves *pos past them.  Returns 1 when the body is done, 0 when
+ * lines are left, GZ_ENOMEM.  POST /tag streams its NDJSON answers this way. */
+int gz_request_ndjson_next(struct gz_tagger *t, const struct gz_set *set,
+			   const struct gz_tag_options *base, const char *body, size_t len,
+			   size_t *pos, struct gz_buf *out, size_t limit,
+			   void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
+			   void *cls);
+
 #endif

@@ -514,6 +514,25 @@ static void check_json(const unsigned char *s, enum gz_offsets off)
 	      jerr.position, (int)b.len, b.data);
 	check(json_equal(back, tree), "the written response differs from the tree:\n  %.*s\n  %s",
 	      (int)b.len, b.data, dump);
+	/* written a piece at a time, as --tag and the streams write it: the
+	 * same bytes, whatever the pieces' size */
+	struct gz_json_answer ans;
+	struct gz_buf p = { 0 }, whole = { 0 };
+	size_t limit = 1 + (size_t)s[0] % 300;
+	int r;
+	gz_json_answer_start(&ans, tagger, (const char *)s, &o);
+	while ((r = gz_json_answer_write(&ans, &p, limit)) == 0) {
+		check(p.len > 0, "a piece of nothing before the end");
+		gz_buf_append(&whole, p.data, p.len);
+		p.len = 0;
+	}
+	check(r == 1, "writing in pieces failed");
+	gz_buf_append(&whole, p.data, p.len);
+	check(whole.len == b.len && !memcmp(whole.data, b.data, b.len),
+	      "the answer in pieces of %zu differs:\n  %.*s\n  %.*s", limit, (int)whole.len,
+	      whole.data, (int)b.len, b.data);
+	free(p.data);
+	free(whole.data);
 	json_decref(back);
 	json_decref(tree);
 	free(dump);
