@@ -120,7 +120,7 @@ static char *read_text(const char *path, size_t *len, int *mapped)
 	*mapped = 0;
 	*len = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (buf != MAP_FAILED) {
 			madvise(buf, (size_t)st.st_size, MADV_SEQUENTIAL);
 			*mapped = 1;

@@ -43,4 +43,13 @@ int gz_request_ndjson_next(struct gz_tagger *t, const struct gz_set *set,
 			   void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
 			   void *cls);
 
+/* The fast path of an NDJSON line: when line[0..n) is exactly a JSON
+ * object of "text" (a string) and optionally "id" (an integer, a string
+ * with no escapes, null, true or false), sets the decoded text (a slice of
+ * line, or scratch's data when it had escapes) and the id's JSON text as
+ * jansson would print it ("null" when absent), and returns 1.  Returns 0
+ * for anything else, valid or not: gz_request_parse_json then decides. */
+int gz_request_simple_line(const char *line, size_t n, struct gz_buf *scratch,
+			   const char **text, size_t *text_len, const char **id, size_t *id_len);
+
 #endif

@@ -155,6 +155,37 @@ static void fuzz_ndjson(const char *body, size_t len)
 	}
 	check(got == want, "%zu answer lines for %zu input lines", got, want);
 	free(out.data);
+
+	/* the fast path of a line agrees with jansson on every line it takes */
+	struct gz_buf scratch = { 0 };
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(body + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - body) : len;
+		const char *text, *id, *jtext;
+		size_t text_len, id_len, jlen;
+		if (gz_request_simple_line(body + i, end - i, &scratch, &text, &text_len, &id, &id_len)) {
+			json_t *root = NULL, *error = NULL;
+			char *types_buf = NULL;
+			struct gz_tag_options o;
+			gz_tag_options_init(&o);
+			int rc = gz_request_parse_json(body + i, end - i, 1, &root, &jtext, &jlen, &o,
+						       &types_buf, &error);
+			check(rc == 0, "the fast path took a line jansson refuses: %.*s", (int)(end - i),
+			      body + i);
+			check(jlen == text_len && !memcmp(jtext, text, text_len),
+			      "the fast path decoded another text: %.*s", (int)(end - i), body + i);
+			json_t *jid = json_object_get(root, "id");
+			char *dump = json_dumps(jid ? jid : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
+			check(dump && strlen(dump) == id_len && !memcmp(dump, id, id_len),
+			      "the fast path's id %.*s is not jansson's %s", (int)id_len, id, dump);
+			free(dump);
+			json_decref(root);
+			json_decref(error);
+			free(types_buf);
+		}
+		i = end + 1;
+	}
+	free(scratch.data);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
