@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +28,10 @@ SOURCE_ROOT = os.environ.get("GAZTAG_SOURCE_ROOT",
                              os.path.dirname(os.path.dirname(HERE)))
 DATA = os.path.join(SOURCE_ROOT, "tests", "data", "http")
 GAZETTEERS = os.path.join(DATA, "gazetteers")
+
+
+# meson's exit status for "skipped".
+SKIP_EXIT = 77
 
 
 def gaztagd_path():
@@ -273,3 +278,48 @@ def project_version():
     if not m:
         raise AssertionError("no version in meson.build's project()")
     return m.group(1)
+
+
+# --- what the tests need besides gaztagd -------------------------------------
+#
+# Tests install nothing: `scripts/deps test` installs every program and
+# package they use before any of them starts.  A test whose tool is missing
+# anyway is skipped, saying what to run; skipped, never passed (main()).
+
+def need_program(name, package, paths=()):
+    """The path of the program name, found on the PATH or at one of paths;
+    unittest.SkipTest naming the Debian package when it is missing."""
+    for path in (shutil.which(name),) + tuple(paths):
+        if path and os.access(path, os.X_OK):
+            return path
+    raise unittest.SkipTest("%s is not installed: run scripts/deps test "
+                            "(Debian package %s)" % (name, package))
+
+
+def need_playwright():
+    """(node, the directory holding node_modules/playwright-core) for the
+    browser test: $GAZTAG_NODE_DIR, by default the repository, where
+    `scripts/deps test` installs it with npm."""
+    node = need_program("node", "nodejs")
+    need_program("chromium", "chromium", ["/usr/bin/chromium"])
+    node_dir = os.environ.get("GAZTAG_NODE_DIR") or SOURCE_ROOT
+    if not os.path.isfile(os.path.join(node_dir, "node_modules", "playwright-core",
+                                       "package.json")):
+        raise unittest.SkipTest("playwright-core is not installed in %s: run "
+                                "scripts/deps test (npm)"
+                                % os.path.join(node_dir, "node_modules"))
+    return node, node_dir
+
+
+def main():
+    """unittest.main for meson: exit 1 on any failure, SKIP_EXIT when any
+    case was skipped (its reason is printed beside it), else 0, so that a
+    missing tool shows as SKIP rather than as a pass that checked less."""
+    result = unittest.main(exit=False, verbosity=2).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.skipped:
+        print("SKIP: %s" % "; ".join(sorted({reason for _, reason in result.skipped})),
+              file=sys.stderr)
+        sys.exit(SKIP_EXIT)
+    sys.exit(0)

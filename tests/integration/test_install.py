@@ -7,9 +7,10 @@ warning, and documenting every option, config key and endpoint).
 
 The build directory is $GAZTAG_BUILD_ROOT, installed with
 `meson install -C BUILD --destdir D --no-rebuild`; the install paths come from
-its build options, so any --prefix works.  A case whose tool is missing
-(systemd-analyze, man, groff) is skipped with the reason; the whole test is
-skipped (exit 77) only when meson itself cannot be found."""
+its build options, so any --prefix works.  The tools it checks with
+(systemd-analyze, man, groff) come from `scripts/deps test`; a case whose
+tool is missing is skipped, saying which package to install, and the test
+then exits 77 (meson's SKIP), as it does when meson itself cannot be found."""
 
 import json
 import os
@@ -21,6 +22,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gzharness  # noqa: E402
 from gzharness import SOURCE_ROOT, Daemon, project_version  # noqa: E402
 
 BUILD = os.environ.get("GAZTAG_BUILD_ROOT")
@@ -46,7 +48,7 @@ class InstallTest(unittest.TestCase):
         if not BUILD or not cls.meson:
             print("SKIP: needs meson and GAZTAG_BUILD_ROOT (run through meson test)",
                   file=sys.stderr)
-            sys.exit(77)
+            sys.exit(gzharness.SKIP_EXIT)
         cls.tmp = tempfile.mkdtemp(prefix="gztest-install-")
         cls.dest = os.path.join(cls.tmp, "dest")
         r = run(cls.meson + ["install", "-C", BUILD, "--destdir", cls.dest, "--no-rebuild"])
@@ -214,9 +216,8 @@ class InstallTest(unittest.TestCase):
                          settings(self.unit("gaztagd.service")))
 
     def systemd_analyze(self, *args, env=None):
-        if not shutil.which("systemd-analyze"):
-            self.skipTest("systemd-analyze is not installed (Debian package systemd)")
-        return run(["systemd-analyze"] + list(args), env=env)
+        tool = gzharness.need_program("systemd-analyze", "systemd")
+        return run([tool] + list(args), env=env)
 
     def units_for_destdir(self):
         """The installed units with ExecStart pointing into DESTDIR (verify
@@ -266,10 +267,9 @@ class InstallTest(unittest.TestCase):
         return self.d(os.path.join(self.mandir, "man8", "gaztagd.8"))
 
     def test_man_renders_without_warnings(self):
-        if not shutil.which("man"):
-            self.skipTest("man is not installed (Debian package man-db)")
+        man = gzharness.need_program("man", "man-db")
         env = dict(os.environ, MANWIDTH="80", MAN_DISABLE_SECCOMP="1")
-        r = run(["man", "--warnings", "-l", self.man_page()], env=env)
+        r = run([man, "--warnings", "-l", self.man_page()], env=env)
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         text = re.sub(r".\x08", "", r.stdout)
         for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "CONFIGURATION",
@@ -278,9 +278,8 @@ class InstallTest(unittest.TestCase):
         self.assertTrue(all(len(line) <= 80 for line in text.splitlines()))
 
     def test_groff_finds_nothing_to_warn_about(self):
-        if not shutil.which("groff"):
-            self.skipTest("groff is not installed (Debian package groff-base)")
-        r = run(["groff", "-man", "-Tutf8", "-ww", "-z", self.man_page()])
+        groff = gzharness.need_program("groff", "groff-base")
+        r = run([groff, "-man", "-Tutf8", "-ww", "-z", self.man_page()])
         self.assertEqual((r.returncode, r.stderr), (0, ""))
 
     def test_man_page_documents_every_option_key_and_endpoint(self):
@@ -308,4 +307,4 @@ class InstallTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    gzharness.main()

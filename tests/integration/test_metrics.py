@@ -2,10 +2,9 @@
 the exposition, and every counter moves by exactly what the requests made
 should move it by.
 
-promtool comes from Debian's prometheus package, installed if missing by
-tests/integration/setup-promtool.sh.  When it cannot be installed that test
-is skipped and this script exits 77, which meson reports as SKIP: never a
-pass that checked nothing.
+promtool comes from Debian's prometheus package (`scripts/deps test`
+installs it).  Without it that test is skipped, saying so, and this script
+exits 77, which meson reports as SKIP: never a pass that checked nothing.
 
 Counts are recorded when libmicrohttpd reports a request complete, which
 can be a moment after the client has read the answer; so the expected
@@ -30,9 +29,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gzharness  # noqa: E402
-from gzharness import GAZETTEERS, HERE  # noqa: E402
+from gzharness import GAZETTEERS  # noqa: E402
 
-SKIP_EXIT = 77  # meson's "skipped"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # person 1, place 2 (Kyiv Oblast, Mariupol), in 42 bytes.
@@ -166,13 +164,7 @@ class PromtoolTest(MetricsCase):
         self.tag(TEXT + " Azov Regiment.")
         self.d.json("GET", "/nowhere")
         self.d.json("GET", "/tag")
-        setup = subprocess.run([os.path.join(HERE, "setup-promtool.sh")],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=240)
-        promtool = setup.stdout.decode().strip()
-        if setup.returncode != 0 or not promtool:
-            self.skipTest("no promtool to check with: %s"
-                          % setup.stderr.decode("utf-8", "replace").strip().splitlines()[-1:])
+        promtool = gzharness.need_program("promtool", "prometheus", ["/usr/bin/promtool"])
         self.settled()
         text = self.scrape_text()
         check = subprocess.run([promtool, "check", "metrics"], input=text.encode("utf-8"),
@@ -490,12 +482,5 @@ class ReloadsTest(MetricsCase):
         self.assert_deltas(mended, {key("gaztag_entities_total", type="ship"): 1})
 
 
-def main():
-    result = unittest.main(exit=False, verbosity=2).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    sys.exit(SKIP_EXIT if result.skipped else 0)
-
-
 if __name__ == "__main__":
-    main()
+    gzharness.main()

@@ -4,12 +4,11 @@ one replica is restarted (SIGTERM, then started again on the same port) and
 the other reloaded (SIGHUP), rolling a gazetteer change across both; not one
 request may fail.
 
-nginx is Debian's; when it is missing and we are root it is installed with
-apt-get (with a policy-rc.d that keeps the package from starting a system
-nginx).  Without nginx the test is skipped (exit 77).  nginx runs in the
-foreground with its own prefix, pid, logs and temp files in a temporary
-directory, on a free loopback port, and is stopped by its PID, like the
-replicas (tests/integration/gzharness.py)."""
+nginx is Debian's (`scripts/deps test` installs it); without it the test is
+skipped, saying so (exit 77).  nginx runs in the foreground with its own
+prefix, pid, logs and temp files in a temporary directory, on a free loopback
+port, and is stopped by its PID, like the replicas
+(tests/integration/gzharness.py)."""
 
 import http.client
 import json
@@ -26,6 +25,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gzharness  # noqa: E402
 from gzharness import GAZETTEERS, SOURCE_ROOT, Daemon  # noqa: E402
 
 NGINX_CONF = os.path.join(SOURCE_ROOT, "deploy", "nginx.conf")
@@ -34,37 +34,6 @@ OLD_IDS = ["volodymyr-zelensky", "kyiv-oblast", "mariupol"]
 NEW_IDS = OLD_IDS + ["vuhledar"]
 ROLLED = "type: place\nentries:\n  - id: vuhledar\n    name: Vuhledar\n"
 THREADS = 6
-
-
-def find_nginx():
-    for path in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if path and os.access(path, os.X_OK):
-            return path
-    return None
-
-
-def install_nginx():
-    """apt-get install nginx, without letting its maintainer scripts start a
-    system nginx on port 80 (policy-rc.d 101: action forbidden)."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None
-    policy = "/usr/sbin/policy-rc.d"
-    own_policy = not os.path.exists(policy)
-    if own_policy:
-        with open(policy, "w") as f:
-            f.write("#!/bin/sh\nexit 101\n")
-        os.chmod(policy, 0o755)
-    try:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"]):
-            if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL).returncode != 0:
-                return None
-    finally:
-        if own_policy:
-            os.unlink(policy)
-    return find_nginx()
 
 
 def free_port():
@@ -216,10 +185,7 @@ class ScaleOutTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.nginx_bin = find_nginx() or install_nginx()
-        if not cls.nginx_bin:
-            print("SKIP: nginx is not installed and could not be installed", file=sys.stderr)
-            sys.exit(77)
+        cls.nginx_bin = gzharness.need_program("nginx", "nginx", ["/usr/sbin/nginx"])
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="gztest-scale-")
@@ -347,4 +313,4 @@ class ScaleOutTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    gzharness.main()

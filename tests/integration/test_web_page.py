@@ -3,12 +3,11 @@ policy that lets only its own inline style and script run, then driven in a
 real browser.
 
 The browser part runs tests/integration/web_page.test.mjs under node with
-playwright-core and Debian's chromium, both installed if missing by
-tests/integration/setup-browser.sh (playwright-core into
-$GAZTAG_BUILD_ROOT/node).  When either cannot be installed that test is
-skipped, and this script exits 77, which meson reports as SKIP: never a pass
-that tested nothing.  Screenshots go to $GAZTAG_BUILD_ROOT/web-page.png and
-web-page-narrow.png.
+playwright-core and Debian's chromium, which `scripts/deps test` installs
+(playwright-core into the repository's node_modules/, or $GAZTAG_NODE_DIR's).
+When either is missing that test is skipped, saying so, and this script exits
+77, which meson reports as SKIP: never a pass that tested nothing.
+Screenshots go to $GAZTAG_BUILD_ROOT/web-page.png and web-page-narrow.png.
 
 Gazetteers: tests/data/web (people, places, units, and ships: a type the page
 has no fixed colour for; two places named Georgia that context tells apart,
@@ -17,7 +16,6 @@ SPEC §8.6).  Standard library only.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +29,6 @@ WEB_DATA = os.path.join(SOURCE_ROOT, "tests", "data", "web")
 PAGE_SOURCE = os.path.join(SOURCE_ROOT, "daemon", "web", "index.html")
 BUILD_ROOT = os.environ.get("GAZTAG_BUILD_ROOT") or tempfile.gettempdir()
 MAX_BODY = 65536  # small, so the page can be shown the daemon's 413
-SKIP_EXIT = 77    # meson's "skipped"
 
 
 class WebPageTest(unittest.TestCase):
@@ -72,13 +69,7 @@ class WebPageTest(unittest.TestCase):
         self.assertEqual(hdrs.get("allow"), "GET, HEAD")
 
     def test_page_in_chromium(self):
-        node_dir = os.path.join(BUILD_ROOT, "node")
-        setup = subprocess.run([os.path.join(HERE, "setup-browser.sh"), node_dir],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=900)
-        out = setup.stdout.decode("utf-8", "replace")
-        if setup.returncode != 0 or not shutil.which("node"):
-            self.skipTest("no browser to test with: %s" % out.strip().splitlines()[-1:])
+        node, node_dir = gzharness.need_playwright()
         env = dict(os.environ)
         env.update({
             "GAZTAG_URL": "http://%s:%d/" % (self.d.host, self.d.port),
@@ -91,7 +82,7 @@ class WebPageTest(unittest.TestCase):
         for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
             env.pop(k, None)
         try:
-            run = subprocess.run(["node", "--test-reporter=spec",
+            run = subprocess.run([node, "--test-reporter=spec",
                                   os.path.join(HERE, "web_page.test.mjs")],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, env=env, timeout=300)
@@ -103,12 +94,5 @@ class WebPageTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, "web_page.test.mjs failed (output above)")
 
 
-def main():
-    result = unittest.main(exit=False, verbosity=2).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    sys.exit(SKIP_EXIT if result.skipped else 0)
-
-
 if __name__ == "__main__":
-    main()
+    gzharness.main()

@@ -6,7 +6,7 @@
 //
 // Environment (set by test_web_page.py):
 //   GAZTAG_URL        the daemon's base URL, http://127.0.0.1:PORT/
-//   GAZTAG_NODE_DIR   where setup-browser.sh installed playwright-core
+//   GAZTAG_NODE_DIR   the directory whose node_modules holds playwright-core
 //   GAZTAG_ARTIFACTS  where the screenshots go (the build directory)
 //   GAZTAG_MAX_BODY   the daemon's max_body_bytes, to provoke its 413
 import { test, before, after } from "node:test";
