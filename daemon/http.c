@@ -133,6 +133,30 @@ static struct gz_tagger *thread_tagger(void)
 	return thread_tagger_ptr;
 }
 
+/* A streamed answer holds the tagger whose spans it writes: it takes the
+ * thread's (grown to the size of the texts seen), and gives it back when it
+ * ends if the thread has not made another meanwhile. */
+static struct gz_tagger *thread_tagger_take(void)
+{
+	struct gz_tagger *t = thread_tagger();
+	if (t) {
+		thread_tagger_ptr = NULL;
+		pthread_setspecific(tagger_key, NULL);
+	}
+	return t;
+}
+
+static void thread_tagger_give(struct gz_tagger *t)
+{
+	if (thread_tagger_ptr) {
+		gz_tagger_free(t);
+		return;
+	}
+	pthread_once(&tagger_once, tagger_key_init);
+	thread_tagger_ptr = t;
+	pthread_setspecific(tagger_key, t);
+}
+
 /* ------------------------------------------------------------------ */
 /* responses                                                           */
 /* ------------------------------------------------------------------ */
@@ -311,43 +335,39 @@ bad:
 /* POST /tag                                                           */
 /* ------------------------------------------------------------------ */
 
-static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
-				  struct gz_tagger *t, const struct gz_set *set)
-{
-	struct gz_tag_options opts = rq->opts;
-	struct gz_error e = {0};
-	const char *text = rq->body ? rq->body : "";
-	size_t len = rq->len;
-	json_t *root = NULL, *error = NULL;
-	char *types_buf = NULL;
-	enum MHD_Result ret;
+/* Answers stream.  A big answer is not built in memory and then sent: it is
+ * written a piece of about GZ_STREAM_PIECE bytes at a time as libmicrohttpd
+ * asks for more to send (stream_read, on the connection's thread), so that
+ * it passes through one small buffer whatever its size:
+ *   - one text (raw or JSON body): the spans are turned into JSON piece by
+ *     piece (gz_json_answer); the stream keeps the tagger that holds them,
+ *     and the body they point into, until the answer is out;
+ *   - NDJSON: the body's lines are tagged a piece at a time, each with the
+ *     thread's own tagger, so nothing of the tagger is held between pieces.
+ * An answer that fits in the first piece goes out whole, with a
+ * Content-Length.  A client that stops reading only stops being asked for:
+ * its connection ends at the idle timeout, and stream_free gives back the
+ * body, the tagger and the set. */
+#define GZ_STREAM_PIECE ((size_t)64 << 10)
 
-	if (rq->kind == BODY_JSON &&
-	    gz_request_parse_json(rq->body ? rq->body : "", rq->len, 0, &root, &text,
-				  &len, &opts, &types_buf, &error)) {
-		ret = send_json(c, rq, MHD_HTTP_BAD_REQUEST, error, NULL);
-	} else if (gz_tagger_run(t, set, text, len, &opts, &e)) {
-		ret = send_gz_error(c, rq, &e);
-	} else {
-		gz_metrics_tagged(rq->http->metrics, t, len);
-		/* one buffer, sized from the span count so that it seldom grows */
-		struct gz_buf b = { 0 };
-		b.cap = 64 + gz_tagger_span_count(t) * 128;
-		b.data = malloc(b.cap);
-		b.failed = !b.data;
-		gz_json_write_tag_response(t, text, &opts, &b);
-		if (b.failed) {
-			free(b.data);
-			ret = send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-					 "out of memory while writing the answer");
-		} else {
-			ret = send_buffer(c, rq, MHD_HTTP_OK, b.data, b.len, JSON_TYPE, NULL);
-		}
-	}
-	json_decref(root);
-	free(types_buf);
-	return ret;
-}
+struct stream {
+	struct gz_http *http;
+	struct gz_set *set;          /* referenced until the answer ends */
+	char *body;                  /* the request's, owned */
+	size_t len;
+	char *types;                 /* the types query parameter, owned */
+	struct gz_buf out;
+	size_t sent;                 /* out.data[sent..len) still to hand over */
+	int done;                    /* the answer is all in out */
+	/* one text */
+	struct gz_tagger *tagger;    /* owned; NULL for NDJSON */
+	json_t *root;                /* a JSON body's tree: the text lives in it */
+	char *types_buf;             /* the JSON body's types, owned */
+	struct gz_json_answer answer;
+	/* NDJSON */
+	struct gz_tag_options opts;
+	size_t pos;                  /* the next line at body[pos] */
+};
 
 static void ndjson_tagged(void *cls, const struct gz_tagger *t, size_t len)
 {
@@ -355,56 +375,52 @@ static void ndjson_tagged(void *cls, const struct gz_tagger *t, size_t len)
 	gz_metrics_tagged(h->metrics, t, len);
 }
 
-/* NDJSON answers stream: the body's lines are tagged a piece at a time, as
- * libmicrohttpd asks for more to send (ndjson_read, on the connection's
- * thread), so that the answer to a batch of any size passes through one
- * buffer of about GZ_STREAM_PIECE bytes.  A client that stops reading only
- * stops being asked for: its connection ends at the idle timeout, and
- * ndjson_free gives back the body and the set.  An answer that fits in
- * the first piece goes out whole, with a Content-Length. */
-#define GZ_STREAM_PIECE ((size_t)64 << 10)
-
-struct ndjson_stream {
-	struct gz_http *http;
-	struct gz_set *set;          /* referenced until the answer ends */
-	char *body;                  /* the request's, owned */
-	size_t len, pos;             /* the next line at body[pos] */
-	struct gz_tag_options opts;
-	char *types;                 /* opts.types, owned */
-	struct gz_buf out;
-	size_t sent;                 /* out.data[sent..len) still to hand over */
-	int done;                    /* every line tagged */
-};
-
-static void ndjson_free(void *cls)
+/* The next piece of the answer into s->out; 0, or GZ_ENOMEM. */
+static int stream_fill(struct stream *s)
 {
-	struct ndjson_stream *s = cls;
+	s->out.len = s->sent = 0;
+	int r;
+	if (s->tagger) {
+		r = gz_json_answer_write(&s->answer, &s->out, GZ_STREAM_PIECE);
+	} else {
+		struct gz_tagger *t = thread_tagger();
+		r = t ? gz_request_ndjson_next(t, s->set, &s->opts, s->body ? s->body : "", s->len,
+					       &s->pos, &s->out, GZ_STREAM_PIECE, ndjson_tagged, s->http)
+		      : GZ_ENOMEM;
+	}
+	if (r < 0)
+		return GZ_ENOMEM;
+	s->done = r;
+	return 0;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *s = cls;
+	if (s->tagger)
+		thread_tagger_give(s->tagger);
 	gz_set_unref(s->set);
+	json_decref(s->root);
+	free(s->types_buf);
 	free(s->body);
 	free(s->types);
 	free(s->out.data);
 	free(s);
 }
 
-static ssize_t ndjson_read(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
-	struct ndjson_stream *s = cls;
+	struct stream *s = cls;
 	while (s->sent == s->out.len) {
 		if (s->done)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		struct gz_tagger *t = thread_tagger();
-		s->out.len = s->sent = 0;
-		int r = t ? gz_request_ndjson_next(t, s->set, &s->opts, s->body, s->len, &s->pos,
-						   &s->out, GZ_STREAM_PIECE, ndjson_tagged, s->http)
-			  : GZ_ENOMEM;
-		if (r < 0) {
+		if (stream_fill(s)) {
 			/* the status is out already: cut the answer short, so
 			 * that the client sees a broken chunked body, not an end */
-			gz_log(GZ_LOG_ERROR, "out of memory while streaming an NDJSON answer");
+			gz_log(GZ_LOG_ERROR, "out of memory while streaming an answer");
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		s->done = r;
 	}
 	size_t n = s->out.len - s->sent;
 	if (n > max)
@@ -414,43 +430,26 @@ static ssize_t ndjson_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
-static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
-				  struct gz_tagger *t, struct gz_set *set)
+/* Sends the answer that s has begun (its first piece in s->out): whole
+ * when that was all of it, else as a stream that takes s over.  s is
+ * freed either way. */
+static enum MHD_Result send_stream(struct MHD_Connection *c, struct request *rq,
+				   struct stream *s, const char *type)
 {
-	struct ndjson_stream *s = calloc(1, sizeof *s);
-	if (!s)
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	s->http = rq->http;
-	s->body = rq->body; /* NULL only when empty: then done in one piece */
-	s->len = rq->len;
-	s->opts = rq->opts;
-	int r = gz_request_ndjson_next(t, set, &s->opts, s->body ? s->body : "", s->len, &s->pos, &s->out,
-				       GZ_STREAM_PIECE, ndjson_tagged, rq->http);
-	if (r < 0) {
-		free(s->out.data);
-		free(s);
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	}
-	if (r == 1) { /* the whole answer in one piece */
-		char *data = s->out.data ? s->out.data : calloc(1, 1); /* no line: empty */
+	if (s->done) {
+		char *data = s->out.data ? s->out.data : calloc(1, 1); /* nothing: "" */
 		size_t n = s->out.len;
-		free(s);
-		return send_buffer(c, rq, MHD_HTTP_OK, data, n, NDJSON_TYPE, NULL);
+		s->out.data = NULL;
+		stream_free(s);
+		return data ? send_buffer(c, rq, MHD_HTTP_OK, data, n, type, NULL) : MHD_NO;
 	}
-	/* The stream takes the body, the types and a reference to the set. */
-	s->set = gz_set_ref(set);
-	rq->body = NULL;
-	s->types = rq->types;
-	rq->types = NULL;
 	struct MHD_Response *resp = MHD_create_response_from_callback(
-		MHD_SIZE_UNKNOWN, GZ_STREAM_PIECE, ndjson_read, s, ndjson_free);
+		MHD_SIZE_UNKNOWN, GZ_STREAM_PIECE, stream_read, s, stream_free);
 	if (!resp) {
-		ndjson_free(s);
+		stream_free(s);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, NDJSON_TYPE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	rq->responded = 1;
@@ -459,17 +458,81 @@ static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
 	return ret;
 }
 
-static enum MHD_Result route_tag(struct MHD_Connection *c, struct request *rq)
+/* A new stream that takes the request's body and types over, and a
+ * reference to set; NULL when out of memory (the request keeps them). */
+static struct stream *stream_new(struct request *rq, struct gz_set *set)
 {
-	struct gz_tagger *t = thread_tagger();
-	if (!t)
+	struct stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->http = rq->http;
+	s->set = gz_set_ref(set);
+	s->body = rq->body;
+	s->len = rq->len;
+	s->types = rq->types;
+	s->opts = rq->opts; /* opts.types points into s->types */
+	rq->body = rq->types = NULL;
+	return s;
+}
+
+static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
+				  struct gz_set *set)
+{
+	struct gz_error e = {0};
+	json_t *error = NULL;
+	struct stream *s = stream_new(rq, set);
+	if (!s)
 		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
 				  "out of memory");
+	const char *text = s->body ? s->body : "";
+	size_t len = s->len;
+	if (rq->kind == BODY_JSON &&
+	    gz_request_parse_json(text, len, 0, &s->root, &text, &len, &s->opts, &s->types_buf,
+				  &error)) {
+		stream_free(s);
+		return send_json(c, rq, MHD_HTTP_BAD_REQUEST, error, NULL);
+	}
+	/* The stream holds the thread's tagger while its spans are written. */
+	s->tagger = thread_tagger_take();
+	if (!s->tagger) {
+		stream_free(s);
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	}
+	if (gz_tagger_run(s->tagger, set, text, len, &s->opts, &e)) {
+		stream_free(s);
+		return send_gz_error(c, rq, &e);
+	}
+	gz_metrics_tagged(rq->http->metrics, s->tagger, len);
+	gz_json_answer_start(&s->answer, s->tagger, text, &s->opts);
+	if (stream_fill(s)) {
+		stream_free(s);
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory while writing the answer");
+	}
+	return send_stream(c, rq, s, JSON_TYPE);
+}
+
+static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
+				  struct gz_set *set)
+{
+	struct stream *s = stream_new(rq, set);
+	if (!s || stream_fill(s)) {
+		if (s)
+			stream_free(s);
+		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+				  "out of memory");
+	}
+	return send_stream(c, rq, s, NDJSON_TYPE);
+}
+
+static enum MHD_Result route_tag(struct MHD_Connection *c, struct request *rq)
+{
 	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
 	if (!set)
 		return send_not_ready(c, rq);
-	enum MHD_Result ret = rq->kind == BODY_NDJSON ? tag_ndjson(c, rq, t, set)
-						      : tag_single(c, rq, t, set);
+	enum MHD_Result ret = rq->kind == BODY_NDJSON ? tag_ndjson(c, rq, set)
+						      : tag_single(c, rq, set);
 	gz_set_unref(set);
 	return ret;
 }
@@ -851,9 +914,12 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 		*ret = send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
 		return 1;
 	}
-	/* The buffer grows as the body comes, so a Content-Length that the
-	 * client never honours reserves nothing. */
-	rq->cap = length < 65536 ? (size_t)length : 65536;
+	/* The buffer is made the size the Content-Length announces (within
+	 * max_body_bytes), so that it never moves as the body comes.  Blocks
+	 * of 1 MB and more are mappings of their own (main.c), and a mapping
+	 * costs memory only where it is written: a Content-Length that the
+	 * client never honours reserves address space, not memory. */
+	rq->cap = length ? (size_t)length : 65536;
 	if (rq->cap && !(rq->body = malloc(rq->cap + 1)))
 		return *ret = MHD_NO, 1;
 	return 0;

@@ -7,7 +7,8 @@
   one else, is cut at the idle timeout, and leaves nothing in flight;
 - `gaztagd --tag - --ndjson` answers line by line (a line in, its answer out,
   before the next line is written) and gives the daemon's bytes;
-- `gaztagd --tag FILE` writes an answer of many pieces with the daemon's bytes.
+- one big text (raw or JSON body) streams too, and `gaztagd --tag FILE`
+  writes an answer of many pieces with the daemon's bytes.
 
 Texts are generated here from a few sentences written for this test."""
 
@@ -217,9 +218,14 @@ class CommandLineTest(unittest.TestCase):
             r = self.cli("--tag", f.name, "--offsets", "utf16")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertGreater(len(r.stdout), 1 << 20)  # several pieces of 256 KB
-        _, _, http_answer = self.d.request("POST", "/tag?offsets=utf16", text.encode("utf-8"),
-                                           {"Content-Type": "text/plain"})
+        _, hdrs, http_answer = self.d.request("POST", "/tag?offsets=utf16", text.encode("utf-8"),
+                                              {"Content-Type": "text/plain"})
+        self.assertEqual(hdrs.get("transfer-encoding"), "chunked")  # one text streams too
         self.assertEqual(r.stdout, http_answer)
+        body = json.dumps({"text": text, "offsets": "utf16"}).encode("utf-8")
+        _, hdrs, json_answer = self.d.request("POST", "/tag", body,
+                                              {"Content-Type": "application/json"})
+        self.assertEqual((hdrs.get("transfer-encoding"), json_answer), ("chunked", http_answer))
         r = self.cli("--tag", "-", stdin=text.encode("utf-8"))
         self.assertEqual(json.loads(r.stdout)["offsets"], "codepoint")
 
