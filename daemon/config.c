@@ -14,12 +14,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -39,6 +39,62 @@ void gz_config_init(struct gz_config *c)
 	c->connection_timeout = GZ_DEFAULT_CONNECTION_TIMEOUT;
 	c->log_level = GZ_LOG_INFO;
 	c->watch = 1;
+}
+
+/* Gazetteer paths are shown wherever an entry or a problem is (/gazetteers,
+ * /entities, /lookup, /health's reload errors, every FILE:LINE:COL line of
+ * --check), so each is tidied once, here, as it enters the config: repeated
+ * slashes, "." components and a trailing slash go, and "DIR/.." folds away
+ * (config/../gazetteers -> gazetteers).  Lexically, not with realpath: a
+ * relative path stays relative and a link the operator chose stays in the
+ * name.  "DIR/.." is folded only when lstat finds DIR a directory and not a
+ * symbolic link, since through a link ".." is the parent of the link's
+ * target: a path that named a file still names that file. */
+static char *normalise(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0)
+		return strdup(p); /* not "."; an empty path stays an error */
+	char *out = malloc(n + 2);
+	if (!out)
+		return NULL;
+	size_t o = 0, fixed = 0; /* out[0..fixed): the root and ".." that stay */
+	if (p[0] == '/') {
+		out[o++] = '/';
+		fixed = 1;
+	}
+	for (const char *s = p; *s;) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		size_t k = strcspn(s, "/");
+		const char *c = s;
+		s += k;
+		if (k == 1 && c[0] == '.')
+			continue;
+		if (k == 2 && c[0] == '.' && c[1] == '.' && o > fixed) {
+			struct stat st;
+			out[o] = 0;
+			if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+				while (o > fixed && out[o - 1] != '/')
+					o--;
+				if (o > fixed)
+					o--; /* the slash before the dropped component */
+				continue;
+			}
+		}
+		if (o > 0 && out[o - 1] != '/')
+			out[o++] = '/';
+		memcpy(out + o, c, k);
+		o += k;
+		if (k == 2 && c[0] == '.' && c[1] == '.')
+			fixed = o;
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = 0;
+	return out;
 }
 
 static void free_list(char **list, size_t n)
@@ -65,7 +121,7 @@ int gz_config_set_gazetteers(struct gz_config *c, const char *const *paths,
 	if (!list)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (!(list[i] = strdup(paths[i]))) {
+		if (!(list[i] = normalise(paths[i]))) {
 			free_list(list, i);
 			return GZ_ENOMEM;
 		}
@@ -181,25 +237,6 @@ bad:
 			    "e.g. 127.0.0.1:7700 or [::1]:7700)", s);
 }
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
-
-int gz_log_level_parse(const char *s, enum gz_log_level *out,
-		       struct gz_error *err)
-{
-	for (int i = 0; i < 4; i++) {
-		if (!strcmp(s, level_names[i])) {
-			*out = (enum gz_log_level)i;
-			return 0;
-		}
-	}
-	if (!strcmp(s, "warning")) {
-		*out = GZ_LOG_WARN;
-		return 0;
-	}
-	return gz_error_set(err, GZ_EINVAL,
-			    "bad log level '%s' (expected error, warn, info or debug)", s);
-}
-
 /* ------------------------------------------------------------------ */
 /* the YAML file                                                       */
 /* ------------------------------------------------------------------ */
@@ -278,19 +315,22 @@ static int string_value(struct loader *l, const char *key, const yaml_node_t *v,
 	return 0;
 }
 
-/* A path from the file is relative to the file's directory. */
+/* A path from the file is relative to the file's directory; normalised. */
 static char *resolve(const char *config_path, const char *p)
 {
 	if (p[0] == '/')
-		return strdup(p);
+		return normalise(p);
 	const char *slash = strrchr(config_path, '/');
 	if (!slash)
-		return strdup(p);
+		return normalise(p);
 	size_t dlen = (size_t)(slash - config_path);
 	size_t n = dlen + 1 + strlen(p) + 1;
-	char *out = malloc(n);
-	if (out)
-		snprintf(out, n, "%.*s/%s", (int)dlen, config_path, p);
+	char *joined = malloc(n);
+	if (!joined)
+		return NULL;
+	snprintf(joined, n, "%.*s/%s", (int)dlen, config_path, p);
+	char *out = normalise(joined);
+	free(joined);
 	return out;
 }
 
@@ -495,39 +535,4 @@ int gz_config_load(struct gz_config *c, const char *path, struct gz_error *err)
 		c->path = strdup(path);
 	}
 	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* logging                                                             */
-/* ------------------------------------------------------------------ */
-
-static atomic_int log_threshold = GZ_LOG_INFO;
-
-void gz_log_set_level(enum gz_log_level level)
-{
-	atomic_store(&log_threshold, (int)level);
-}
-
-int gz_log_enabled(enum gz_log_level level)
-{
-	return (int)level <= atomic_load_explicit(&log_threshold, memory_order_relaxed);
-}
-
-void gz_log(enum gz_log_level level, const char *fmt, ...)
-{
-	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
-	if (!gz_log_enabled(level))
-		return;
-	/* One write per line, so lines from worker threads never interleave. */
-	char line[2048];
-	int n = snprintf(line, sizeof(line), "gaztagd: %s", prefix[level]);
-	va_list ap;
-	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
-	fwrite(line, 1, len, stderr);
 }

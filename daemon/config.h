@@ -5,8 +5,7 @@
  * values config/gaztag.yaml documents, so a daemon started without --config
  * behaves like one started with the shipped file from the repository root.
  *
- * Logging lives here too: the log level is a config key, and every part of
- * the daemon logs through gz_log, one line per event on stderr.
+ * The log level is a config key; logging itself is log.h's.
  */
 #ifndef GZ_CONFIG_H
 #define GZ_CONFIG_H
@@ -14,6 +13,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "log.h"
 
 #define GZ_DEFAULT_LISTEN "127.0.0.1:7700"
 #define GZ_DEFAULT_GAZETTEERS "gazetteers"
@@ -21,11 +21,9 @@
 #define GZ_DEFAULT_MAX_CONNECTIONS 1000u
 #define GZ_DEFAULT_CONNECTION_TIMEOUT 30u
 
-enum gz_log_level { GZ_LOG_ERROR, GZ_LOG_WARN, GZ_LOG_INFO, GZ_LOG_DEBUG };
-
 struct gz_config {
 	char *listen;              /* "HOST:PORT"; HOST may be [v6] */
-	char **gazetteers;         /* paths, already resolved against the config file's dir */
+	char **gazetteers;         /* paths, resolved against the config file's dir, normalised */
 	size_t gazetteer_count;
 	unsigned threads;          /* 0: one per online core */
 	size_t max_body_bytes;
@@ -48,7 +46,8 @@ void gz_config_free(struct gz_config *c);
 int gz_config_load(struct gz_config *c, const char *path, struct gz_error *err);
 
 /* Replaces the gazetteer list (what --gazetteers does: it replaces, never
- * adds).  Paths are taken as given (relative to the working directory). */
+ * adds).  Paths are relative to the working directory, normalised as the
+ * file's are ("a/./b/" -> "a/b", "conf/../g" -> "g": see config.c). */
 int gz_config_set_gazetteers(struct gz_config *c, const char *const *paths,
 			     size_t n);
 int gz_config_set_listen(struct gz_config *c, const char *listen,
@@ -57,8 +56,6 @@ int gz_config_set_listen(struct gz_config *c, const char *listen,
 /* Value parsers shared by the file and the flags; each names the bad value. */
 int gz_listen_parse(const char *s, char *host, size_t host_size,
 		    unsigned *port, struct gz_error *err);
-int gz_log_level_parse(const char *s, enum gz_log_level *out,
-		       struct gz_error *err);
 int gz_uint_parse(const char *s, unsigned long long min,
 		  unsigned long long max, unsigned long long *out);
 /* A byte count: "16777216", "16MiB", "16M", "512k" (binary units). */
@@ -66,14 +63,5 @@ int gz_size_parse(const char *s, size_t *out);
 
 /* The number of threads to run: c->threads, or the online cores for 0. */
 unsigned gz_config_threads(const struct gz_config *c);
-
-/* --- logging --------------------------------------------------------- */
-
-void gz_log_set_level(enum gz_log_level level);
-int gz_log_enabled(enum gz_log_level level);
-/* One line on stderr: "gaztagd: message" at info, "gaztagd: error: ...",
- * "gaztagd: warning: ...", "gaztagd: debug: ..." otherwise. */
-void gz_log(enum gz_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif

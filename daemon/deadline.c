@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "config.h"
+#include "log.h"
 
 /* ------------------------------------------------------------------ */
 /* types                                                               */

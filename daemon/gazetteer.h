@@ -1,15 +1,15 @@
 /*
  * Gazetteer files (SPEC §2): one YAML file -> its entries, exactly as
- * written, validated.  Parsing is libyaml's event API into a small tree that
- * keeps every node's line and column, then a walk over that tree that checks
- * each key and value and reports every problem as FILE:LINE:COL: message.
- * Anchors and aliases are refused at the event level (no expansion can
- * happen), nesting depth and scalar size are bounded.
+ * written, validated.  yaml_reader.c reads libyaml's events into a small
+ * tree that keeps every node's line and column (anchors and aliases refused
+ * at the event level, so no expansion can happen; nesting depth and scalar
+ * size bounded); gazetteer.c walks that tree, checks each key and value and
+ * reports every problem as FILE:LINE:COL: message; attrs.c writes an
+ * entry's attrs as compact JSON.
  */
 #ifndef GZ_GAZETTEER_H
 #define GZ_GAZETTEER_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -63,9 +63,8 @@ struct gz_gazetteer {
 	size_t id_string_count;
 };
 
-/* Limits that keep a hostile file's memory bounded. */
-#define GZ_YAML_MAX_DEPTH 32
-#define GZ_YAML_MAX_SCALAR (1u << 20)
+/* The largest file read (the other limits that keep a hostile file's
+ * memory bounded are yaml_reader.h's). */
 #define GZ_YAML_MAX_FILE (512u << 20)
 
 /* Parses path.  Every problem goes to diag; returns the number of problems

@@ -1,11 +1,11 @@
 /*
- * The HTTP routes of SPEC §4 on libmicrohttpd.
+ * The HTTP server of SPEC §4 on libmicrohttpd: its start and stop, its
+ * connections and the life of each request; what each endpoint answers is
+ * routes.c's.
  *
  * libmicrohttpd runs a pool of worker threads, each with its own epoll loop;
- * a stalled client costs a socket and a few KB, never a thread.  Each worker
- * tags with its own gz_tagger (thread-local, created on first use, freed by
- * a pthread key destructor when the worker exits), so the scratch buffers
- * are reused across requests and never shared.
+ * a stalled client costs a socket and a few KB, never a thread, and a
+ * connection that sends its request too slowly is cut by deadline.c.
  *
  * The access handler is called once when the headers are in, then once per
  * chunk of body, then once more at the end.  Everything that can be decided
@@ -17,57 +17,26 @@
  * answered mid-upload (libmicrohttpd 0.9.75 refuses a response queued then),
  * so the rest of it is read and dropped, never buffered, and the 413 goes
  * out at its end (up to GZ_DRAIN_MAX; past that the connection is cut).
+ * The routes answer at the last call.
  */
-#include "http.h"
+#include "http_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "deadline.h"
-#include "fold.h"
-#include "gz_version.h"
-#include "json.h"
+#include "log.h"
 #include "metrics.h"
-#include "set.h"
-#include "request.h"
-#include "tagger.h"
-#include "web/web_page.h"
 
-/* ------------------------------------------------------------------ */
-/* types                                                               */
-/* ------------------------------------------------------------------ */
-
-struct gz_http {
-	struct MHD_Daemon *mhd;
-	int listen_fd;
-	struct gz_reloader *reloader;
-	size_t max_body;
-	char *reload_token;
-	int reload_refused;         /* non-loopback address and no token: /reload is off */
-	atomic_long in_flight;
-	struct gz_metrics *metrics;
-	struct gz_deadlines *deadlines; /* against slowloris (deadline.h) */
-	unsigned port;
-	char address[300];
-};
-
-/* R_NONE: no route (an unknown path), so a zeroed request has none. */
-enum route { R_NONE, R_TAG, R_HEALTH, R_GAZETTEERS, R_ENTITY, R_RELOAD, R_PAGE, R_METRICS,
-	     R_LOOKUP };
 /* The endpoint label of each route in GET /metrics; a route missing here
  * is counted as "other". */
 static const char *const route_labels[] = {
@@ -76,94 +45,14 @@ static const char *const route_labels[] = {
 	[R_RELOAD] = "/reload", [R_PAGE] = "/", [R_METRICS] = "/metrics",
 	[R_LOOKUP] = "/lookup",
 };
-enum body_kind { BODY_RAW, BODY_JSON, BODY_NDJSON };
-
-struct request {
-	struct gz_http *http;
-	enum route route;
-	enum body_kind kind;
-	char *body;
-	size_t len, cap;
-	unsigned long long received; /* body bytes read, kept or not */
-	int responded;
-	unsigned status;
-	size_t response_len;
-	struct gz_tag_options opts;
-	char *types;                /* the types query parameter, owned */
-	char *entity;               /* GET /entities/{id}: the id, URL-decoded */
-	struct reload_wait *reload; /* POST /reload: waiting for its build */
-	struct gz_deadline *deadline; /* the connection's, or NULL */
-	struct timespec t0;
-	char line[160];             /* "POST /tag" for the access log */
-};
-
-/* Requests with a body or an answer at least this big trim the heap when
- * they end. */
-#define GZ_TRIM_AFTER ((size_t)1 << 20)
-
-static const char JSON_TYPE[] = "application/json; charset=utf-8";
-static const char NDJSON_TYPE[] = "application/x-ndjson; charset=utf-8";
-
-/* ------------------------------------------------------------------ */
-/* the per-thread tagger                                               */
-/* ------------------------------------------------------------------ */
-
-static pthread_key_t tagger_key;
-static pthread_once_t tagger_once = PTHREAD_ONCE_INIT;
-static _Thread_local struct gz_tagger *thread_tagger_ptr;
-
-static void tagger_destroy(void *p)
-{
-	gz_tagger_free(p);
-}
-
-static void tagger_key_init(void)
-{
-	pthread_key_create(&tagger_key, tagger_destroy);
-}
-
-static struct gz_tagger *thread_tagger(void)
-{
-	if (!thread_tagger_ptr) {
-		pthread_once(&tagger_once, tagger_key_init);
-		thread_tagger_ptr = gz_tagger_new();
-		if (thread_tagger_ptr)
-			pthread_setspecific(tagger_key, thread_tagger_ptr);
-	}
-	return thread_tagger_ptr;
-}
-
-/* A streamed answer holds the tagger whose spans it writes: it takes the
- * thread's (grown to the size of the texts seen), and gives it back when it
- * ends if the thread has not made another meanwhile. */
-static struct gz_tagger *thread_tagger_take(void)
-{
-	struct gz_tagger *t = thread_tagger();
-	if (t) {
-		thread_tagger_ptr = NULL;
-		pthread_setspecific(tagger_key, NULL);
-	}
-	return t;
-}
-
-static void thread_tagger_give(struct gz_tagger *t)
-{
-	if (thread_tagger_ptr) {
-		gz_tagger_free(t);
-		return;
-	}
-	pthread_once(&tagger_once, tagger_key_init);
-	thread_tagger_ptr = t;
-	pthread_setspecific(tagger_key, t);
-}
 
 /* ------------------------------------------------------------------ */
 /* responses                                                           */
 /* ------------------------------------------------------------------ */
 
-static enum MHD_Result send_buffer(struct MHD_Connection *c, struct request *rq,
-				   unsigned status, char *buf, size_t len,
-				   const char *type, const char *allow)
+enum MHD_Result gz_http_send_buffer(struct MHD_Connection *c, struct request *rq,
+				    unsigned status, char *buf, size_t len,
+				    const char *type, const char *allow)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
@@ -185,8 +74,8 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, struct request *rq,
 }
 
 /* Sends j (stolen) as compact JSON with a final newline, for curl users. */
-static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq,
-				 unsigned status, json_t *j, const char *allow)
+enum MHD_Result gz_http_send_json(struct MHD_Connection *c, struct request *rq,
+				  unsigned status, json_t *j, const char *allow)
 {
 	char *s = j ? json_dumps(j, GZ_JSON_DUMP_FLAGS) : NULL;
 	json_decref(j);
@@ -200,14 +89,14 @@ static enum MHD_Result send_json(struct MHD_Connection *c, struct request *rq,
 	}
 	t[n] = '\n';
 	t[n + 1] = '\0';
-	return send_buffer(c, rq, status, t, n + 1, JSON_TYPE, allow);
+	return gz_http_send_buffer(c, rq, status, t, n + 1, JSON_TYPE, allow);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, struct request *rq,
-				  unsigned status, const char *code,
-				  const char *message)
+enum MHD_Result gz_http_send_error(struct MHD_Connection *c, struct request *rq,
+				   unsigned status, const char *code,
+				   const char *message)
 {
-	return send_json(c, rq, status, gz_json_error(code, "%s", message), NULL);
+	return gz_http_send_json(c, rq, status, gz_json_error(code, "%s", message), NULL);
 }
 
 static unsigned error_status(int code)
@@ -223,17 +112,17 @@ static unsigned error_status(int code)
 	}
 }
 
-static enum MHD_Result send_gz_error(struct MHD_Connection *c,
-				     struct request *rq,
-				     const struct gz_error *err)
+enum MHD_Result gz_http_send_gz_error(struct MHD_Connection *c,
+				      struct request *rq,
+				      const struct gz_error *err)
 {
-	return send_json(c, rq, error_status(err->code), gz_json_from_error(err), NULL);
+	return gz_http_send_json(c, rq, error_status(err->code), gz_json_from_error(err), NULL);
 }
 
-static enum MHD_Result send_not_ready(struct MHD_Connection *c, struct request *rq)
+enum MHD_Result gz_http_send_not_ready(struct MHD_Connection *c, struct request *rq)
 {
-	return send_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
-			  "no gazetteer set is loaded yet");
+	return gz_http_send_error(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
+				  "no gazetteer set is loaded yet");
 }
 
 static enum MHD_Result send_too_large(struct MHD_Connection *c, struct request *rq)
@@ -243,7 +132,7 @@ static enum MHD_Result send_too_large(struct MHD_Connection *c, struct request *
 				  "(max_body_bytes)", rq->http->max_body);
 	json_object_set_new(json_object_get(j, "error"), "limit",
 			    json_integer((json_int_t)rq->http->max_body));
-	return send_json(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, j, NULL);
+	return gz_http_send_json(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, j, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,471 +221,6 @@ bad:
 }
 
 /* ------------------------------------------------------------------ */
-/* POST /tag                                                           */
-/* ------------------------------------------------------------------ */
-
-/* Answers stream.  A big answer is not built in memory and then sent: it is
- * written a piece of about GZ_STREAM_PIECE bytes at a time as libmicrohttpd
- * asks for more to send (stream_read, on the connection's thread), so that
- * it passes through one small buffer whatever its size:
- *   - one text (raw or JSON body): the spans are turned into JSON piece by
- *     piece (gz_json_answer); the stream keeps the tagger that holds them,
- *     and the body they point into, until the answer is out;
- *   - NDJSON: the body's lines are tagged a piece at a time, each with the
- *     thread's own tagger, so nothing of the tagger is held between pieces.
- * An answer that fits in the first piece goes out whole, with a
- * Content-Length.  A client that stops reading only stops being asked for:
- * its connection ends at the idle timeout, and stream_free gives back the
- * body, the tagger and the set. */
-#define GZ_STREAM_PIECE ((size_t)64 << 10)
-
-struct stream {
-	struct gz_http *http;
-	struct gz_set *set;          /* referenced until the answer ends */
-	char *body;                  /* the request's, owned */
-	size_t len;
-	char *types;                 /* the types query parameter, owned */
-	struct gz_buf out;
-	size_t sent;                 /* out.data[sent..len) still to hand over */
-	int done;                    /* the answer is all in out */
-	/* one text */
-	struct gz_tagger *tagger;    /* owned; NULL for NDJSON */
-	json_t *root;                /* a JSON body's tree: the text lives in it */
-	char *types_buf;             /* the JSON body's types, owned */
-	struct gz_json_answer answer;
-	/* NDJSON */
-	struct gz_tag_options opts;
-	size_t pos;                  /* the next line at body[pos] */
-};
-
-static void ndjson_tagged(void *cls, const struct gz_tagger *t, size_t len)
-{
-	struct gz_http *h = cls;
-	gz_metrics_tagged(h->metrics, t, len);
-}
-
-/* The next piece of the answer into s->out; 0, or GZ_ENOMEM. */
-static int stream_fill(struct stream *s)
-{
-	s->out.len = s->sent = 0;
-	int r;
-	if (s->tagger) {
-		r = gz_json_answer_write(&s->answer, &s->out, GZ_STREAM_PIECE);
-	} else {
-		struct gz_tagger *t = thread_tagger();
-		r = t ? gz_request_ndjson_next(t, s->set, &s->opts, s->body ? s->body : "", s->len,
-					       &s->pos, &s->out, GZ_STREAM_PIECE, ndjson_tagged, s->http)
-		      : GZ_ENOMEM;
-	}
-	if (r < 0)
-		return GZ_ENOMEM;
-	s->done = r;
-	return 0;
-}
-
-static void stream_free(void *cls)
-{
-	struct stream *s = cls;
-	if (s->tagger)
-		thread_tagger_give(s->tagger);
-	gz_set_unref(s->set);
-	json_decref(s->root);
-	free(s->types_buf);
-	free(s->body);
-	free(s->types);
-	free(s->out.data);
-	free(s);
-}
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	(void)pos;
-	struct stream *s = cls;
-	while (s->sent == s->out.len) {
-		if (s->done)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (stream_fill(s)) {
-			/* the status is out already: cut the answer short, so
-			 * that the client sees a broken chunked body, not an end */
-			gz_log(GZ_LOG_ERROR, "out of memory while streaming an answer");
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		}
-	}
-	size_t n = s->out.len - s->sent;
-	if (n > max)
-		n = max;
-	memcpy(buf, s->out.data + s->sent, n);
-	s->sent += n;
-	return (ssize_t)n;
-}
-
-/* Sends the answer that s has begun (its first piece in s->out): whole
- * when that was all of it, else as a stream that takes s over.  s is
- * freed either way. */
-static enum MHD_Result send_stream(struct MHD_Connection *c, struct request *rq,
-				   struct stream *s, const char *type)
-{
-	if (s->done) {
-		char *data = s->out.data ? s->out.data : calloc(1, 1); /* nothing: "" */
-		size_t n = s->out.len;
-		s->out.data = NULL;
-		stream_free(s);
-		return data ? send_buffer(c, rq, MHD_HTTP_OK, data, n, type, NULL) : MHD_NO;
-	}
-	struct MHD_Response *resp = MHD_create_response_from_callback(
-		MHD_SIZE_UNKNOWN, GZ_STREAM_PIECE, stream_read, s, stream_free);
-	if (!resp) {
-		stream_free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	rq->responded = 1;
-	rq->status = MHD_HTTP_OK;
-	rq->response_len = GZ_TRIM_AFTER; /* big: trim the heap when it ends */
-	return ret;
-}
-
-/* A new stream that takes the request's body and types over, and a
- * reference to set; NULL when out of memory (the request keeps them). */
-static struct stream *stream_new(struct request *rq, struct gz_set *set)
-{
-	struct stream *s = calloc(1, sizeof *s);
-	if (!s)
-		return NULL;
-	s->http = rq->http;
-	s->set = gz_set_ref(set);
-	s->body = rq->body;
-	s->len = rq->len;
-	s->types = rq->types;
-	s->opts = rq->opts; /* opts.types points into s->types */
-	rq->body = rq->types = NULL;
-	return s;
-}
-
-static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
-				  struct gz_set *set)
-{
-	struct gz_error e = {0};
-	json_t *error = NULL;
-	struct stream *s = stream_new(rq, set);
-	if (!s)
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	const char *text = s->body ? s->body : "";
-	size_t len = s->len;
-	if (rq->kind == BODY_JSON &&
-	    gz_request_parse_json(text, len, 0, &s->root, &text, &len, &s->opts, &s->types_buf,
-				  &error)) {
-		stream_free(s);
-		return send_json(c, rq, MHD_HTTP_BAD_REQUEST, error, NULL);
-	}
-	/* The stream holds the thread's tagger while its spans are written. */
-	s->tagger = thread_tagger_take();
-	if (!s->tagger) {
-		stream_free(s);
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	}
-	if (gz_tagger_run(s->tagger, set, text, len, &s->opts, &e)) {
-		stream_free(s);
-		return send_gz_error(c, rq, &e);
-	}
-	gz_metrics_tagged(rq->http->metrics, s->tagger, len);
-	gz_json_answer_start(&s->answer, s->tagger, text, &s->opts);
-	if (stream_fill(s)) {
-		stream_free(s);
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory while writing the answer");
-	}
-	return send_stream(c, rq, s, JSON_TYPE);
-}
-
-static enum MHD_Result tag_ndjson(struct MHD_Connection *c, struct request *rq,
-				  struct gz_set *set)
-{
-	struct stream *s = stream_new(rq, set);
-	if (!s || stream_fill(s)) {
-		if (s)
-			stream_free(s);
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	}
-	return send_stream(c, rq, s, NDJSON_TYPE);
-}
-
-static enum MHD_Result route_tag(struct MHD_Connection *c, struct request *rq)
-{
-	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-	if (!set)
-		return send_not_ready(c, rq);
-	enum MHD_Result ret = rq->kind == BODY_NDJSON ? tag_ndjson(c, rq, set)
-						      : tag_single(c, rq, set);
-	gz_set_unref(set);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* GET routes and POST /reload                                         */
-/* ------------------------------------------------------------------ */
-
-static json_t *iso_time(struct timespec ts)
-{
-	struct tm tm;
-	char buf[40];
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
-static void add_set_counts(json_t *j, const struct gz_set *set)
-{
-	json_object_set_new(j, "entries", json_integer((json_int_t)gz_set_entry_count(set)));
-	json_object_set_new(j, "names", json_integer((json_int_t)gz_set_name_count(set)));
-	json_object_set_new(j, "files", json_integer((json_int_t)gz_set_file_count(set)));
-}
-
-/* The problems of the last failed reload: the first GZ_HEALTH_ERRORS as
- * "FILE:LINE:COL: message", and how many there were. */
-#define GZ_HEALTH_ERRORS 100
-
-static void add_reload_errors(json_t *f, struct gz_reloader *r)
-{
-	struct gz_diag d;
-	gz_diag_init(&d);
-	size_t n = gz_reloader_errors(r, &d, GZ_HEALTH_ERRORS);
-	json_t *errors = json_array();
-	for (size_t i = 0; i < d.count; i++)
-		json_array_append_new(errors, json_string(d.lines[i]));
-	gz_diag_clear(&d);
-	json_object_set_new(f, "errors", errors);
-	json_object_set_new(f, "error_count", json_integer((json_int_t)n));
-}
-
-static enum MHD_Result route_health(struct MHD_Connection *c, struct request *rq)
-{
-	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-	struct gz_reload_status st;
-	gz_reloader_status(rq->http->reloader, &st);
-	json_t *j;
-	unsigned status = MHD_HTTP_OK;
-	if (set) {
-		j = json_object();
-		json_object_set_new(j, "status", json_string("ok"));
-		add_set_counts(j, set);
-		json_object_set_new(j, "loaded_at", iso_time(gz_set_loaded_at(set)));
-		json_object_set_new(j, "load_seconds", json_real(gz_set_load_seconds(set)));
-		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
-		gz_set_unref(set);
-	} else {
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		j = gz_json_error("not_ready", "no gazetteer set is loaded yet");
-		json_object_set_new(j, "status", json_string("loading"));
-	}
-	/* Which build answers: a rolling upgrade behind a balancer shows here. */
-	json_object_set_new(j, "version", json_string(GZ_VERSION));
-	if (st.building)
-		json_object_set_new(j, "reloading", json_true());
-	if (st.last_failed) {
-		json_t *f = json_object();
-		json_object_set_new(f, "message", json_string(st.last_error));
-		json_object_set_new(f, "at", iso_time(st.last_error_at));
-		add_reload_errors(f, rq->http->reloader);
-		json_object_set_new(j, "last_reload_error", f);
-	}
-	return send_json(c, rq, status, j, NULL);
-}
-
-static enum MHD_Result route_gazetteers(struct MHD_Connection *c, struct request *rq)
-{
-	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-	if (!set)
-		return send_not_ready(c, rq);
-	json_t *list = json_array();
-	for (size_t i = 0; i < gz_set_file_count(set); i++) {
-		const struct gz_file_info *f = gz_set_file(set, i);
-		json_array_append_new(list, json_pack("{s:s, s:s?, s:I, s:I}",
-			"path", f->path, "type", f->type,
-			"entries", (json_int_t)f->entries, "names", (json_int_t)f->names));
-	}
-	struct gz_reload_status st;
-	gz_reloader_status(rq->http->reloader, &st);
-	json_t *j = json_pack("{s:o, s:I, s:o, s:f}", "gazetteers", list,
-			      "generation", (json_int_t)st.generation,
-			      "loaded_at", iso_time(gz_set_loaded_at(set)),
-			      "load_seconds", gz_set_load_seconds(set));
-	gz_set_unref(set);
-	return send_json(c, rq, MHD_HTTP_OK, j, NULL);
-}
-
-static enum MHD_Result route_entity(struct MHD_Connection *c, struct request *rq,
-				    const char *id)
-{
-	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-	if (!set)
-		return send_not_ready(c, rq);
-	const struct gz_entry *e = gz_set_find(set, id);
-	enum MHD_Result ret;
-	if (e) {
-		ret = send_json(c, rq, MHD_HTTP_OK, gz_json_entry(e), NULL);
-	} else {
-		json_t *j = gz_json_error("not_found", "no entity with id '%.200s'", id);
-		json_object_set_new(json_object_get(j, "error"), "id", json_string(id));
-		ret = send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
-	}
-	gz_set_unref(set);
-	return ret;
-}
-
-/* GET /lookup?text=Paris: every entry whose names fold to the text, in the
- * order the tagger would rank them, with the form and where it is written
- * (SPEC §8.6). */
-static enum MHD_Result route_lookup(struct MHD_Connection *c, struct request *rq)
-{
-	const char *text = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "text");
-	if (!text || !*text)
-		return send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter",
-				  "missing query parameter 'text' (GET /lookup?text=Paris)");
-	size_t bad;
-	if (gz_utf8_validate(text, strlen(text), &bad) != 0) {
-		json_t *j = gz_json_error("invalid_utf8", "invalid UTF-8 in 'text' at byte %zu", bad);
-		json_object_set_new(json_object_get(j, "error"), "offset", json_integer((json_int_t)bad));
-		return send_json(c, rq, MHD_HTTP_BAD_REQUEST, j, NULL);
-	}
-	struct gz_set *set = gz_reloader_acquire(rq->http->reloader);
-	if (!set)
-		return send_not_ready(c, rq);
-	json_t *j = gz_json_lookup(set, text);
-	gz_set_unref(set);
-	if (!j)
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	return send_json(c, rq, MHD_HTTP_OK, j, NULL);
-}
-
-/* GET /: the page to paste an article and see it tagged (daemon/web/). */
-static enum MHD_Result route_page(struct MHD_Connection *c, struct request *rq)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		gz_web_page_len, (void *)gz_web_page, MHD_RESPMEM_PERSISTENT);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	MHD_add_response_header(r, "Content-Security-Policy", gz_web_csp);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	rq->responded = 1;
-	rq->status = MHD_HTTP_OK;
-	return ret;
-}
-
-/* GET /metrics: the Prometheus text exposition (daemon/metrics.c). */
-static enum MHD_Result route_metrics(struct MHD_Connection *c, struct request *rq)
-{
-	struct gz_buf b = { 0 };
-	if (gz_metrics_write(rq->http->metrics, rq->http->reloader, &b)) {
-		free(b.data);
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory while writing the metrics");
-	}
-	return send_buffer(c, rq, MHD_HTTP_OK, b.data, b.len, GZ_METRICS_CONTENT_TYPE, NULL);
-}
-
-static int token_ok(struct MHD_Connection *c, const char *token)
-{
-	if (!token)
-		return 1;
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!auth || strncasecmp(auth, "Bearer ", 7))
-		return 0;
-	auth += 7;
-	size_t n = strlen(token), m = strlen(auth);
-	unsigned char diff = n != m;
-	for (size_t i = 0; i < n && i < m; i++) /* no early exit: no timing hint */
-		diff |= (unsigned char)(token[i] ^ auth[i]);
-	return !diff;
-}
-
-/* POST /reload waits for the outcome of its build with its connection
- * suspended: the worker thread goes on serving its other connections, and
- * the reloader's thread resumes this one when the build has ended. */
-struct reload_wait {
-	struct gz_reload_waiter w; /* first: reload_done casts back */
-	struct MHD_Connection *c;
-};
-
-static void reload_done(struct gz_reload_waiter *w)
-{
-	MHD_resume_connection(((struct reload_wait *)w)->c);
-}
-
-static void reload_wait_free(struct reload_wait *rw)
-{
-	if (rw) {
-		gz_reload_outcome_clear(&rw->w.outcome);
-		free(rw);
-	}
-}
-
-static enum MHD_Result answer_reload(struct MHD_Connection *c, struct request *rq,
-				     const struct gz_reload_outcome *o)
-{
-	json_t *j;
-	unsigned status = MHD_HTTP_OK;
-	if (o->cancelled) {
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		j = gz_json_error("shutting_down", "gaztagd is stopping; nothing was reloaded");
-	} else if (o->rc) {
-		char buf[1200];
-		status = MHD_HTTP_UNPROCESSABLE_CONTENT;
-		j = gz_json_error("reload_failed", "%s", gz_error_format(&o->err, buf, sizeof(buf)));
-		json_t *errors = json_array();
-		for (size_t i = 0; i < o->diag.count; i++)
-			json_array_append_new(errors, json_string(o->diag.lines[i]));
-		json_object_set_new(json_object_get(j, "error"), "errors", errors);
-		json_object_set_new(json_object_get(j, "error"), "generation",
-				    json_integer((json_int_t)o->generation));
-	} else {
-		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "status", "ok",
-			      "entries", (json_int_t)o->entries, "names", (json_int_t)o->names,
-			      "files", (json_int_t)o->files,
-			      "generation", (json_int_t)o->generation, "seconds", o->seconds);
-	}
-	return send_json(c, rq, status, j, NULL);
-}
-
-static enum MHD_Result route_reload(struct MHD_Connection *c, struct request *rq)
-{
-	if (rq->reload) /* resumed: the build has ended */
-		return answer_reload(c, rq, &rq->reload->w.outcome);
-	if (rq->http->reload_refused)
-		return send_error(c, rq, MHD_HTTP_FORBIDDEN, "reload_disabled",
-				  "POST /reload is off: gaztagd listens on a non-loopback address "
-				  "and no reload_token is set (set one in the config file)");
-	if (!token_ok(c, rq->http->reload_token))
-		return send_error(c, rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-				  "POST /reload needs 'Authorization: Bearer <reload_token>'");
-	struct reload_wait *rw = calloc(1, sizeof(*rw));
-	if (!rw)
-		return send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-				  "out of memory");
-	rw->c = c;
-	rw->w.done = reload_done;
-	rq->reload = rw;
-	/* Suspended before asking: the build may end before this returns. */
-	MHD_suspend_connection(c);
-	if (gz_reloader_request(rq->http->reloader, GZ_RELOAD_HTTP, &rw->w)) {
-		rw->w.outcome.cancelled = 1; /* the reloader has stopped */
-		MHD_resume_connection(c);
-	}
-	return MHD_YES;
-}
-
-/* ------------------------------------------------------------------ */
 /* the access handler                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -841,11 +265,11 @@ static enum MHD_Result send_refusal(struct MHD_Connection *c, struct request *rq
 	if (r < 0) {
 		json_t *j = gz_json_error("not_found", "no such endpoint: %s %.200s "
 					  "(see GET /health, POST /tag)", method, url);
-		return send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
+		return gz_http_send_json(c, rq, MHD_HTTP_NOT_FOUND, j, NULL);
 	}
 	json_t *j = gz_json_error("method_not_allowed", "%s is not allowed on %.200s; use %s",
 				  method, url, allow);
-	return send_json(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, j, allow);
+	return gz_http_send_json(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, j, allow);
 }
 
 static int has_body(struct MHD_Connection *c)
@@ -896,7 +320,7 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 		json_t *j = gz_json_error("unsupported_media_type",
 					  "Content-Encoding '%.100s' is not supported; "
 					  "send the text uncompressed", ce);
-		*ret = send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
+		*ret = gz_http_send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
 		return 1;
 	}
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -905,13 +329,13 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 		json_t *j = gz_json_error("unsupported_media_type",
 					  "unsupported Content-Type '%.100s' (expected text/plain, "
 					  "application/json or application/x-ndjson, in UTF-8)", ct);
-		*ret = send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
+		*ret = gz_http_send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
 		return 1;
 	}
 	struct query_check q = { rq, "" };
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 	if (q.message[0]) {
-		*ret = send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
+		*ret = gz_http_send_error(c, rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", q.message);
 		return 1;
 	}
 	/* The buffer is made the size the Content-Length announces (within
@@ -1006,14 +430,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 	if (r <= 0) /* a refusal that waited for the end of a request without body */
 		return send_refusal(c, rq, r, url, method, allow);
 	switch (rq->route) {
-	case R_TAG: return route_tag(c, rq);
-	case R_HEALTH: return route_health(c, rq);
-	case R_GAZETTEERS: return route_gazetteers(c, rq);
-	case R_ENTITY: return route_entity(c, rq, rq->entity);
-	case R_RELOAD: return route_reload(c, rq);
-	case R_PAGE: return route_page(c, rq);
-	case R_METRICS: return route_metrics(c, rq);
-	case R_LOOKUP: return route_lookup(c, rq);
+	case R_TAG: return gz_route_tag(c, rq);
+	case R_HEALTH: return gz_route_health(c, rq);
+	case R_GAZETTEERS: return gz_route_gazetteers(c, rq);
+	case R_ENTITY: return gz_route_entity(c, rq, rq->entity);
+	case R_RELOAD: return gz_route_reload(c, rq);
+	case R_PAGE: return gz_route_page(c, rq);
+	case R_METRICS: return gz_route_metrics(c, rq);
+	case R_LOOKUP: return gz_route_lookup(c, rq);
 	case R_NONE: break;
 	}
 	return MHD_NO;
@@ -1042,7 +466,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 	free(rq->body);
 	free(rq->types);
 	free(rq->entity);
-	reload_wait_free(rq->reload);
+	gz_route_reload_wait_free(rq->reload);
 	free(rq);
 	*con_cls = NULL;
 	atomic_fetch_sub(&h->in_flight, 1);

@@ -2,7 +2,8 @@
  * The HTTP front of gaztagd (SPEC §4) on libmicrohttpd: routes, request
  * bodies, limits and JSON responses.  A thin shell over the engine: it
  * parses a request, tags with the calling worker's own gz_tagger against a
- * set taken from the reloader, and writes the engine's JSON back.
+ * set taken from the reloader, and writes the engine's JSON back.  http.c
+ * is the server and the life of each request, routes.c the endpoints.
  */
 #ifndef GZ_HTTP_H
 #define GZ_HTTP_H

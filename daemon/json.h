@@ -1,14 +1,16 @@
 /*
  * JSON for what the engine produces (jansson): the tag response of SPEC §4,
  * entries for /entities/{id}, and error objects.  Kept apart from the tagger
- * so that the scan itself never touches JSON.
+ * so that the scan itself never touches JSON.  The byte buffer the writers
+ * append to, and its string escaper, are buf.h's: the gazetteer loader
+ * writes attrs with them from below the tagger, without this header.
  */
 #ifndef GZ_JSON_H
 #define GZ_JSON_H
 
 #include <jansson.h>
-#include <string.h>
 
+#include "buf.h"
 #include "set.h"
 #include "tagger.h"
 
@@ -16,30 +18,6 @@
  * 15 significant digits, so an attr written 50.45 comes back 50.45 and not
  * 50.450000000000003 (15 digits always survive decimal -> double -> decimal). */
 #define GZ_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
-
-/* A growing output buffer for the writers below.  failed is set (and the
- * buffer left as it was) when memory runs out. */
-struct gz_buf {
-	char *data;
-	size_t len, cap;
-	int failed;
-};
-
-void gz_buf_append_slow(struct gz_buf *b, const char *s, size_t n);
-/* Appends s[0..n), keeping data NUL-terminated.  Inline: the answer writers
- * call it a dozen times per span. */
-static inline void gz_buf_append(struct gz_buf *b, const char *s, size_t n)
-{
-	if (b->len + n < b->cap) {
-		memcpy(b->data + b->len, s, n);
-		b->len += n;
-		b->data[b->len] = 0;
-	} else {
-		gz_buf_append_slow(b, s, n);
-	}
-}
-/* Appends s[0..n) as a JSON string, quotes included. */
-void gz_buf_append_json_string(struct gz_buf *b, const char *s, size_t n);
 
 /* The answer to one tagged text, {"entities":[...],"offsets":"..."} and a
  * newline, written in pieces: the caller hands each piece on (to stdout, to

@@ -22,6 +22,7 @@
 #include "risks.h"
 #include "gz_version.h"
 #include "http.h"
+#include "log.h"
 #include "process.h"
 #include "json.h"
 #include "reload.h"

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "json.h"
+#include "buf.h"
 #include "reload.h"
 #include "tagger.h"
 

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "log.h"
 
 /* Descriptors besides the connections: stdio, the listening socket, each
  * worker's epoll and wake-up descriptors, inotify, a gazetteer being read. */

@@ -23,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config.h" /* gz_uint_parse */
+#include "log.h"
 
 /* The problems of a failed reload kept for /health: enough to fix a file,
  * bounded so that a file with a million broken lines does not pin them. */

@@ -9,7 +9,6 @@
 #ifndef GZ_SET_H
 #define GZ_SET_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>

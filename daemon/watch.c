@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "log.h"
 
 /* A change is acted on at the latest this long after the first event of a
  * burst, however busy the files stay. */

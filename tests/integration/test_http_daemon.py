@@ -69,6 +69,34 @@ class ConfigTest(TempDirTestCase):
             r"^gaztagd: debug: GET /health 200 0 bytes in, [0-9.]+ ms$")), d.log())
         self.assertEqual(d.stop(), 0)
 
+    def test_gazetteer_paths_are_shown_normalised(self):
+        # conf/../gz/ is gz; link/../more is not more: link is a symbolic
+        # link, and its ".." is the parent of its target (elsewhere/).
+        conf, gz = os.path.join(self.tmp, "conf"), os.path.join(self.tmp, "gz")
+        for sub in ("conf", "elsewhere/inner", "elsewhere/more"):
+            os.makedirs(os.path.join(self.tmp, sub))
+        os.symlink(os.path.join(self.tmp, "elsewhere", "inner"), os.path.join(conf, "link"))
+        shutil.copytree(GAZETTEERS, gz)
+        shutil.copy(os.path.join(DATA, "extra.yaml"), os.path.join(self.tmp, "elsewhere", "more"))
+        path = self.write("conf/gaztag.yaml", "gazetteers:\n  - ../gz/./\n  - link/../more\n"
+                          "watch: false\n")
+        d = self.start(args=["--config", path], gazetteers=())
+        status, body, _ = d.json("GET", "/gazetteers")
+        self.assertEqual([g["path"] for g in body["gazetteers"]],
+                         [os.path.join(gz, n) for n in ("people.yaml", "places.yaml", "units.yaml")]
+                         + [os.path.join(conf, "link", "..", "more", "extra.yaml")])
+        status, body, _ = d.json("GET", "/entities/kyiv")
+        self.assertEqual(body["file"], os.path.join(gz, "places.yaml"))
+        self.assertEqual(d.stop(), 0)
+        # --check's FILE:LINE:COL, and --gazetteers flags, the same way
+        shutil.copy(os.path.join(DATA, "bad", "broken.yaml"), gz)
+        r = self.run_gaztagd("--check", "--config", path)
+        self.assertIn("\n" + os.path.join(gz, "broken.yaml") + ":5:5: unknown key 'nme'",
+                      "\n" + r.stderr)
+        r = self.run_gaztagd("--check", "--gazetteers", conf + "//../gz/")
+        self.assertIn("\n" + os.path.join(gz, "broken.yaml") + ":5:5: unknown key 'nme'",
+                      "\n" + r.stderr)
+
     def test_flags_override_the_file(self):
         path = self.write("gaztag.yaml", "listen: 127.0.0.1:1\ngazetteers: [%s]\n"
                           "threads: 1\nlog_level: error\n" % GAZETTEERS)
