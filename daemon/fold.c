@@ -2,8 +2,10 @@
  * Folding and classes; see fold.h for the design.  The BMP tables are built
  * lazily by gz_fold_init (about 2 ms): for every BMP code point, its class
  * and, for word characters, its folded UTF-8 in both case modes, stored in
- * one pool with 32-bit (offset << 8 | length) slots.  ASCII never reaches the
- * tables: the tagger folds it with a 128-byte map before asking.
+ * one pool with 32-bit (offset << 8 | length) slots.  ASCII's entries are
+ * copied into gz_fold_ascii_table, which fold.h's inline gz_fold_class and
+ * gz_fold_cp read: the functions here are their out-of-line part (correct
+ * for any code point, called for those >= 0x80).
  */
 #include "fold.h"
 
@@ -15,6 +17,7 @@
 /* ------------------------------------------------------------------ tables */
 
 static unsigned char bmp_class[0x10000];
+struct gz_fold_ascii gz_fold_ascii_table[128];
 static uint32_t bmp_slot[2][0x10000]; /* [casefold][cp] -> pool offset << 8 | len */
 static char *pool;
 static size_t pool_len, pool_cap;
@@ -156,6 +159,17 @@ static void build_tables(void)
 			pool_add(1, cp);
 		}
 	}
+	for (uint32_t cp = 0; cp < 0x80; cp++) {
+		struct gz_fold_ascii *a = &gz_fold_ascii_table[cp];
+		a->cls = bmp_class[cp];
+		for (int c = 0; c < 2; c++) {
+			uint32_t slot = bmp_slot[c][cp];
+			if ((slot & 0xFF) > 1)
+				abort(); /* ASCII folds to at most one byte */
+			a->len[c] = (unsigned char)(slot & 0xFF);
+			a->byte[c] = a->len[c] ? pool[slot >> 8] : 0;
+		}
+	}
 }
 
 void gz_fold_init(void)
@@ -163,14 +177,14 @@ void gz_fold_init(void)
 	pthread_once(&init_once, build_tables);
 }
 
-enum gz_class gz_fold_class(uint32_t cp)
+enum gz_class gz_fold_class_nonascii(uint32_t cp)
 {
 	if (cp < 0x10000)
 		return (enum gz_class)bmp_class[cp];
 	return classify(cp);
 }
 
-size_t gz_fold_cp(uint32_t cp, int casefold, char *out)
+size_t gz_fold_cp_nonascii(uint32_t cp, int casefold, char *out)
 {
 	if (cp < 0x10000) {
 		uint32_t slot = bmp_slot[casefold ? 1 : 0][cp];
@@ -199,7 +213,9 @@ int gz_utf8_validate(const char *str, size_t len, size_t *bad)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < len) {
-		/* ASCII runs, eight bytes at a time: most news text is mostly ASCII */
+		/* ASCII runs, 32 and then eight bytes at a time: most news text
+		 * is mostly ASCII */
+		i += gz_ascii_prefix32(s + i, len - i);
 		while (i + 8 <= len) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
@@ -212,6 +228,14 @@ int gz_utf8_validate(const char *str, size_t len, size_t *bad)
 		unsigned c = s[i];
 		if (c < 0x80) {
 			i++;
+			continue;
+		}
+		/* the commonest sequence outside ASCII in news text (quotes,
+		 * dashes, most scripts of the BMP) in one test: three bytes,
+		 * neither overlong (E0 80..9F) nor a surrogate (ED A0..BF) */
+		if (c >= 0xE1 && c <= 0xEF && c != 0xED && i + 3 <= len &&
+		    ((s[i + 1] & 0xC0) | (s[i + 2] & 0xC0) << 8) == 0x8080) {
+			i += 3;
 			continue;
 		}
 		size_t n;

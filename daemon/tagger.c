@@ -7,15 +7,21 @@
  * across a token that no name contains, a gap no name has, or a blank line,
  * so a segment is the most a match can span, and the matcher walks the trie
  * only inside segments.  On ordinary prose most tokens are not in the
- * vocabulary, segments are short, and the cost is dominated by folding and
- * hashing each word once; ASCII words take a fast path that never leaves the
- * byte loop.
+ * vocabulary, segments are short, and the cost is dominated by finding,
+ * folding and hashing each word once.  So the scan classifies the text 64
+ * bytes at a time (fold.h's ASCII blocks, with SSE2 or AVX2): an ASCII word
+ * after spaces and punctuation is found, delimited and lower-cased by bit
+ * operations, hashed where it lies, and tested against the vocabulary's
+ * filter; only the rest (line breaks that may make a blank line, characters
+ * >= 0x80) is read a code point at a time.  Between segments the filter
+ * asked is that of the tokens that start a name.
  *
  * Offsets are found in bytes; code point and UTF-16 offsets are computed at
  * the end, in one sweep over the text up to the last span boundary.
  */
 #include "tagger.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +35,17 @@ static char ascii_lower[128];
 /* Folded ASCII word characters; 0 for everything else (separators and
  * every byte >= 0x80). */
 static char ascii_word[256];
+#ifdef GZ_ASCII_BLOCK_AVX2
+/* Whether blocks are classified with AVX2: the CPU's say, unless the
+ * environment has GAZTAGD_TEST_NO_AVX2 (to test and time the SSE2 path). */
+static int have_avx2;
+#endif
 
 static void ascii_init(void)
 {
+#ifdef GZ_ASCII_BLOCK_AVX2
+	have_avx2 = gz_ascii_block_avx2_usable() && !getenv("GAZTAGD_TEST_NO_AVX2");
+#endif
 	for (int c = 0; c < 128; c++) {
 		ascii_class[c] = (unsigned char)gz_fold_class((uint32_t)c);
 		ascii_lower[c] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
@@ -250,17 +264,18 @@ static int cmp_cand_span(const void *a, const void *b)
 }
 
 /* Collects every name that matches from token i of the segment. */
-static int candidates_at(struct gz_tagger *t, size_t i)
+static int candidates_at(struct gz_tagger *t, const struct gz_trie_nodes *nodes, size_t i)
 {
 	const struct gz_trie *trie = t->trie;
-	uint32_t node = GZ_TRIE_ROOT;
+	uint32_t node = nodes->root_child[t->toks[i].id];
 	t->ncands = 0;
 	for (size_t j = i; j < t->ntoks; j++) {
-		node = gz_trie_step(trie, node, j == i ? 0 : t->toks[j].gap, t->toks[j].id);
+		if (j > i)
+			node = gz_trie_step(trie, node, t->toks[j].gap, t->toks[j].id);
 		if (node == GZ_TRIE_NONE)
 			break;
-		size_t np;
-		const uint32_t *p = gz_trie_payloads(trie, node, &np);
+		const uint32_t *p = nodes->payloads + nodes->first[node];
+		size_t np = nodes->first[node + 1] - nodes->first[node];
 		for (size_t k = 0; k < np; k++) {
 			const struct gz_name *nm = &t->names[p[k]];
 			if (!t->allowed[nm->type])
@@ -291,7 +306,7 @@ static int candidates_at(struct gz_tagger *t, size_t i)
 							       (uint32_t)evidence,
 							       i == j ? t->toks[i].id : UINT32_MAX };
 		}
-		if (!gz_trie_has_children(trie, node))
+		if (!nodes->has_children || !nodes->has_children[node])
 			break;
 	}
 	return 0;
@@ -328,9 +343,10 @@ static int flush_runs(struct gz_tagger *t, size_t *i)
 /* Matches inside the current segment, then empties it. */
 static void flush_segment(struct gz_tagger *t)
 {
+	const struct gz_trie_nodes nodes = gz_trie_nodes(t->trie);
 	size_t i = 0;
 	while (i < t->ntoks && !t->oom) {
-		if (candidates_at(t, i)) {
+		if (candidates_at(t, &nodes, i)) {
 			t->oom = 1;
 			break;
 		}
@@ -402,19 +418,41 @@ static void flush_segment(struct gz_tagger *t)
 
 /* ------------------------------------------------------------- scanning */
 
-/* Ends the token text[start..end) whose folded form is fbuf[0..flen):
- * looks it up and either extends the segment or closes it.  The gap state
- * describes what lay between the previous token and this one. */
-static inline void end_token(struct gz_tagger *t, const char *fbuf, size_t flen, int overflow,
-			     size_t start, size_t end, const char *gbuf, size_t glen, int gap_break)
+/* What lies between the previous token and the next: its significant
+ * characters, folded (buf[0..len)), the line breaks in the current run of
+ * them, and whether it holds a blank line (brk).  A gap the window skipped
+ * (see scan) is passed as NULL, and read from the text only when a name may
+ * go on across it, which is rarely. */
+struct gap {
+	size_t len;
+	int nl_run, brk;
+	char buf[GAP_MAX + GZ_FOLD_MAX];
+};
+
+/* A gap the window skipped, text[from..to), is ASCII with at most one line
+ * break (so no blank line): its significant characters are its
+ * punctuation (every other byte in it is soft). */
+static void gap_fill(struct gap *g, const unsigned char *s, size_t from, size_t to)
 {
-	const struct gz_trie *trie = t->trie;
-	int64_t id = -1;
-	if (!overflow && flen > 0) {
-		uint64_t h = gz_hash_padded(fbuf, flen);
-		if (gz_trie_filter_maybe(t->filter, h))
-			id = gz_trie_find_token(trie, h, fbuf, flen);
-	}
+	g->len = 0;
+	g->brk = 0;
+	for (size_t k = from; k < to && g->len <= GAP_MAX; k++)
+		if (ascii_class[s[k]] == GZ_C_OTHER)
+			g->buf[g->len++] = (char)s[k];
+}
+
+/* A token that passed the vocabulary's filter: text[start..end), folded
+ * fbuf[0..flen) (readable for 8 bytes more), hash h.  Extends the segment,
+ * starts one or closes it.  The gap g, or when g is NULL the skipped gap
+ * text[gap_start..start), is what lay between the previous token and this
+ * one.  A segment never starts with a token that no name starts with:
+ * nothing can match from it, and a match from a later token of the segment
+ * does not look back at it. */
+static void add_token(struct gz_tagger *t, uint64_t h, const char *fbuf, size_t flen, size_t start,
+		      size_t end, size_t gap_start, const struct gap *g)
+{
+	int starts;
+	int64_t id = gz_trie_scan_token(t->trie, h, fbuf, flen, &starts);
 	if (id < 0) {
 		if (t->ntoks)
 			flush_segment(t);
@@ -422,166 +460,332 @@ static inline void end_token(struct gz_tagger *t, const char *fbuf, size_t flen,
 	}
 	int64_t gap = 0;
 	if (t->ntoks) {
-		if (gap_break || glen > GAP_MAX)
+		struct gap skipped;
+		if (!g) {
+			gap_fill(&skipped, t->text, gap_start, start);
+			g = &skipped;
+		}
+		if (g->brk || g->len > GAP_MAX)
 			gap = -1;
-		else if (glen)
-			gap = gz_trie_find_gap(trie, gbuf, glen);
+		else if (g->len)
+			gap = gz_trie_find_gap(t->trie, g->buf, g->len);
 		if (gap < 0) {
 			flush_segment(t);
 			gap = 0;
 		}
 	}
+	if (!t->ntoks) {
+		if (!starts)
+			return;
+		t->seg_para = t->para; /* a segment never spans a blank line */
+	}
 	if (GROW(t->toks, t->ntoks, t->captoks, 1)) {
 		t->oom = 1;
 		return;
 	}
-	if (!t->ntoks) /* a segment never spans a blank line */
-		t->seg_para = t->para;
 	t->toks[t->ntoks++] = (struct tok){ (uint32_t)id, (uint32_t)gap, start, end };
 }
 
-
-/* SWAR byte classes: for each byte of w, the high bit set when the byte is
- * an ASCII letter (ascii_letter_mask) or letter or digit (ascii_word_mask).
- * Bytes with the high bit set (UTF-8 sequences) are never either. */
-#define ONES 0x0101010101010101ULL
-#define HIGH 0x8080808080808080ULL
-static inline uint64_t between(uint64_t x, unsigned lo, unsigned hi)
+/* Ends a token: text[start..end), folded fbuf[0..flen) as above. */
+static inline void end_token(struct gz_tagger *t, struct gz_trie_filter filter, const char *fbuf,
+			     size_t flen, int overflow, size_t start, size_t end, size_t gap_start,
+			     const struct gap *g)
 {
-	/* bytes strictly between lo and hi, for x with high bits clear */
-	return (ONES * (127 + hi) - x) & ~x & (x + ONES * (127 - lo)) & HIGH;
+	if (!overflow && flen > 0) {
+		uint64_t h = gz_token_hash_padded(fbuf, flen);
+		if (gz_trie_filter_maybe(filter, h)) {
+			add_token(t, h, fbuf, flen, start, end, gap_start, g);
+			return;
+		}
+	}
+	if (t->ntoks)
+		flush_segment(t);
 }
 
-static inline uint64_t ascii_letter_mask(uint64_t w)
+/* The gap from text[i] up to the next word character, one code point at a
+ * time.  Returns where the token starts (or len); when it starts with a
+ * character >= 0x80, *cp, *n and *cl describe that character. */
+static size_t gap_scan(struct gz_tagger *t, const unsigned char *s, size_t len, size_t i,
+		       struct gap *g, uint32_t *cpp, size_t *np, int *clp)
 {
-	uint64_t x = w & ~HIGH, y = x | (ONES * 0x20);
-	return between(y, 0x60, 0x7B) & ~w;
+	uint32_t cp = 0;
+	size_t n = 0;
+	int cl = GZ_C_OTHER;
+	while (i < len) {
+		unsigned b = s[i];
+		if (b < 0x80) {
+			if (ascii_word[b])
+				break;
+			cp = b;
+			n = 1;
+			cl = ascii_class[b];
+			if (cl == GZ_C_SPACE) {
+				i++;
+				continue;
+			}
+		} else {
+			n = gz_utf8_decode(s + i, len - i, &cp);
+			cl = gz_fold_class(cp);
+			/* a mark with no letter before it (a variation
+			 * selector after an emoji) belongs to the gap */
+			if (cl == GZ_C_WORD || cl == GZ_C_SOLO)
+				break;
+		}
+		if (cl == GZ_C_OTHER) {
+			if (g->len <= GAP_MAX)
+				g->len += cp < 0x80 ? (g->buf[g->len] = (char)cp, 1)
+						    : gz_fold_cp(cp, 1, g->buf + g->len);
+			g->nl_run = 0;
+		} else if (cl == GZ_C_NEWLINE) {
+			if (cp == 0x2029 ||
+			    (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++g->nl_run >= 2)) {
+				t->para += (uint32_t)!g->brk; /* a new paragraph (context.c) */
+				g->brk = 1;
+			}
+		} else if (cl == GZ_C_SOFT) {
+			g->nl_run = 0;
+		}
+		i += n;
+	}
+	*cpp = cp;
+	*np = n;
+	*clp = cl;
+	return i;
 }
 
-static inline uint64_t ascii_word_mask(uint64_t w)
+/* A token from text[i] that starts with a character of class cl (cp, n
+ * bytes), one code point at a time: a SOLO character and its marks, or a
+ * run of letters, digits and marks of any script (format characters
+ * skipped), folded into fbuf.  Ends it, and returns where it ends. */
+static size_t token_scan(struct gz_tagger *t, size_t i, uint32_t cp, size_t n, int cl,
+			 size_t gap_start, const struct gap *g, char *fbuf)
 {
-	uint64_t x = w & ~HIGH;
-	return (ascii_letter_mask(w) | between(x, 0x2F, 0x3A)) & ~w & HIGH;
+	const unsigned char *s = t->text;
+	size_t len = t->len, start = i, flen = 0;
+	int overflow = 0;
+	if (s[i] >= 0x80 && cl == GZ_C_SOLO) {
+		flen = gz_fold_cp(cp, 1, fbuf);
+		i += n;
+		while (i < len && s[i] >= 0x80) {
+			n = gz_utf8_decode(s + i, len - i, &cp);
+			cl = gz_fold_class(cp);
+			if (cl != GZ_C_MARK && cl != GZ_C_IGNORE)
+				break;
+			i += n;
+		}
+		end_token(t, t->filter, fbuf, flen, overflow, start, i, gap_start, g);
+		return i;
+	}
+	for (;;) {
+		char c;
+		/* eight bytes a step while the text lasts: find the ASCII
+		 * letters and digits among them and lower-case the letters */
+		while (i + 8 <= len && flen + 8 <= TOKEN_MAX) {
+			const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			uint64_t x = w & ~high;
+			uint64_t letter = gz_swar_between(x | ones * 0x20, 0x60, 0x7B) & ~w;
+			uint64_t m = (letter | gz_swar_between(x, 0x2F, 0x3A)) & ~w & high;
+			uint64_t lower = w | letter >> 2;
+			memcpy(fbuf + flen, &lower, 8);
+			if (m == high) {
+				flen += 8;
+				i += 8;
+				continue;
+			}
+			size_t k = (size_t)__builtin_ctzll(~m & high) / 8;
+			flen += k;
+			i += k;
+			break;
+		}
+		while (i < len && (c = ascii_word[s[i]])) {
+			if (flen < TOKEN_MAX)
+				fbuf[flen++] = c;
+			else
+				overflow = 1;
+			i++;
+		}
+		if (i >= len || s[i] < 0x80)
+			break;
+		n = gz_utf8_decode(s + i, len - i, &cp);
+		cl = gz_fold_class(cp);
+		if (cl == GZ_C_IGNORE) {
+			i += n;
+			continue;
+		}
+		if (cl != GZ_C_WORD && cl != GZ_C_MARK)
+			break;
+		if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
+			flen += gz_fold_cp(cp, 1, fbuf + flen);
+		else
+			overflow = 1;
+		i += n;
+	}
+	end_token(t, t->filter, fbuf, flen, overflow, start, i, gap_start, g);
+	return i;
 }
 
+/* A gap with line breaks or a character >= 0x80 in it, from text[i]: read
+ * one code point at a time, and the token after it too when that starts
+ * with a character >= 0x80 (*done then set).  Returns where the token
+ * starts, or, when done, where it ends. */
+static size_t gap_slow(struct gz_tagger *t, size_t i, struct gap *g, char *fbuf, int *done)
+{
+	uint32_t cp;
+	size_t n;
+	int cl;
+	g->len = 0;
+	g->nl_run = g->brk = 0;
+	i = gap_scan(t, t->text, t->len, i, g, &cp, &n, &cl);
+	*done = i < t->len && t->text[i] >= 0x80;
+	if (*done)
+		i = token_scan(t, i, cp, n, cl, 0, g, fbuf);
+	return i;
+}
+
+/* gz_trie_filter_maybe for a filter that is there. */
+static inline int filter_hit(struct gz_trie_filter f, uint64_t h)
+{
+	uint64_t bits = gz_filter_bits(h);
+	return (f.bits[gz_filter_word((uint32_t)h, f.mask)] & bits) == bits;
+}
+
+/* Classifies the 64 bytes from text[base] into *b; past the text's end,
+ * NUL bytes stand in, marked high: the end of the text ends a token or a
+ * gap there.  (Not inlined: the scan's loop would keep the classes'
+ * constants in registers, and save them around every call it makes.) */
+static __attribute__((noinline)) void block_at(const unsigned char *s, size_t len, size_t base,
+					       struct gz_ascii_block *b)
+{
+	unsigned char tail[64];
+	const unsigned char *p = s + base;
+	if (len - base < 64) {
+		memset(tail, 0, sizeof tail);
+		memcpy(tail, p, len - base);
+		p = tail;
+	}
+#ifdef GZ_ASCII_BLOCK_AVX2
+	if (have_avx2)
+		gz_ascii_block_avx2(p, b);
+	else
+#endif
+		gz_ascii_block(p, b);
+	if (p == tail)
+		b->high |= ~0ULL << (len - base);
+}
+
+/* The scan reads the text through a 64-byte window classified at once
+ * (struct gz_ascii_block): the next word character is found, and an ASCII
+ * word delimited and folded, by counting bits, the window moving on when a
+ * token or a gap reaches its end.  So the common token (ASCII letters and
+ * digits after spaces, punctuation and at most one line break) costs a few
+ * bit operations, a hash and a filter test.  A gap with two line breaks
+ * (maybe a blank line) or a byte >= 0x80 in it, and a token that goes on
+ * past its ASCII letters, are read one code point at a time, as they
+ * always were: the window's classes decide only what is certain from one
+ * byte (test_fold.c checks them against gz_fold_class). */
 static void scan(struct gz_tagger *t)
 {
 	const unsigned char *s = t->text;
-	size_t len = t->len, i = 0;
-	char fbuf[TOKEN_MAX + GZ_FOLD_MAX], gbuf[GAP_MAX + GZ_FOLD_MAX];
-	size_t glen = 0;
-	int nl_run = 0, gap_break = 0;
+	/* (a trie without filters, not finished, lets every token through) */
+	static const uint64_t pass = ~0ULL;
+	const struct gz_trie_filter none = { &pass, 0 };
+	struct gz_trie_filter filter = t->filter, starts = gz_trie_start_filter(t->trie);
+	if (!filter.bits || !starts.bits)
+		filter = starts = none;
+	size_t len = t->len, i = 0, base = 0;
+	char fbuf[TOKEN_MAX + GZ_FOLD_MAX];
+	struct gz_ascii_block blk;
+	struct gap g;
+	/* cur: the window's bits from position i on.  The loop finds a
+	 * position as the lowest set bit of a mask (x & -x) and keeps it so
+	 * (-bit: the bits from it on): it shifts nothing by a variable count. */
+	uint64_t cur = ~0ULL;
+	if (len)
+		block_at(s, len, 0, &blk);
 
 	while (i < len) {
-		/* the gap: everything up to the next word character */
-		uint32_t cp = 0;
-		size_t n = 0;
-		int cl = GZ_C_OTHER;
-		while (i < len) {
-			unsigned b = s[i];
-			if (b < 0x80) {
-				if (ascii_word[b])
-					break;
-				cp = b;
-				n = 1;
-				cl = ascii_class[b];
-				if (cl == GZ_C_SPACE) {
-					i++;
-					continue;
-				}
-			} else {
-				n = gz_utf8_decode(s + i, len - i, &cp);
-				cl = gz_fold_class(cp);
-				/* a mark with no letter before it (a variation
-				 * selector after an emoji) belongs to the gap */
-				if (cl == GZ_C_WORD || cl == GZ_C_SOLO)
-					break;
+		/* the gap, up to a word character or a byte >= 0x80, and whether
+		 * it has more than one line break (and so maybe a blank line) */
+		size_t gap_start = i;
+		uint64_t one_nl = 0, two_nl = 0; /* (as truth values) */
+		uint64_t stop;
+		for (;;) {
+			stop = (blk.word | blk.high) & cur;
+			uint64_t nl = blk.newline & cur & ((stop & -stop) - 1);
+			if (nl) {
+				two_nl |= (nl & (nl - 1)) | one_nl;
+				one_nl = 1;
 			}
-			if (cl == GZ_C_OTHER) {
-				if (glen <= GAP_MAX)
-					glen += cp < 0x80 ? (gbuf[glen] = (char)cp, 1)
-							  : gz_fold_cp(cp, 1, gbuf + glen);
-				nl_run = 0;
-			} else if (cl == GZ_C_NEWLINE) {
-				if (cp == 0x2029 ||
-				    (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++nl_run >= 2)) {
-					t->para += (uint32_t)!gap_break; /* a new paragraph (context.c) */
-					gap_break = 1;
-				}
-			} else if (cl == GZ_C_SOFT) {
-				nl_run = 0;
-			}
-			i += n;
+			if (stop)
+				break;
+			/* (a window that holds the text's end stops there) */
+			base += 64;
+			block_at(s, len, base, &blk);
+			cur = ~0ULL;
 		}
+		uint64_t first = stop & -stop;
+		i = base + (size_t)__builtin_ctzll(first);
 		if (i >= len)
 			break;
-
-		/* the token */
-		size_t start = i, flen = 0;
-		int overflow = 0;
-		if (s[i] >= 0x80 && cl == GZ_C_SOLO) {
-			/* one character, and the marks that follow it */
-			flen = gz_fold_cp(cp, 1, fbuf);
-			i += n;
-			while (i < len && s[i] >= 0x80) {
-				n = gz_utf8_decode(s + i, len - i, &cp);
-				cl = gz_fold_class(cp);
-				if (cl != GZ_C_MARK && cl != GZ_C_IGNORE)
-					break;
-				i += n;
+		const struct gap *gp = NULL; /* NULL: text[gap_start..i) */
+		if (!(blk.word & first) || two_nl) {
+			int done;
+			gp = &g;
+			i = gap_slow(t, gap_start, &g, fbuf, &done);
+			if (t->oom)
+				return;
+			if (i >= len)
+				break;
+			if (i - base >= 64) {
+				base = i;
+				block_at(s, len, base, &blk);
 			}
-		} else {
-			for (;;) {
-				char c;
-				/* eight bytes a step while the text lasts: find the ASCII
-				 * letters and digits among them and lower-case the
-				 * letters, all in one 64-bit word */
-				while (i + 8 <= len && flen + 8 <= TOKEN_MAX) {
-					uint64_t w;
-					memcpy(&w, s + i, 8);
-					uint64_t m = ascii_word_mask(w);
-					uint64_t lower = w | ((ascii_letter_mask(w)) >> 2);
-					memcpy(fbuf + flen, &lower, 8);
-					if (m == 0x8080808080808080ULL) {
-						flen += 8;
-						i += 8;
-						continue;
-					}
-					size_t k = (size_t)__builtin_ctzll(~m & 0x8080808080808080ULL) / 8;
-					flen += k;
-					i += k;
-					break;
-				}
-				while (i < len && (c = ascii_word[s[i]])) {
-					if (flen < TOKEN_MAX)
-						fbuf[flen++] = c;
-					else
-						overflow = 1;
-					i++;
-				}
-				if (i >= len || s[i] < 0x80)
-					break;
-				n = gz_utf8_decode(s + i, len - i, &cp);
-				cl = gz_fold_class(cp);
-				if (cl == GZ_C_IGNORE) {
-					i += n;
-					continue;
-				}
-				if (cl != GZ_C_WORD && cl != GZ_C_MARK)
-					break;
-				if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
-					flen += gz_fold_cp(cp, 1, fbuf + flen);
-				else
-					overflow = 1;
-				i += n;
-			}
+			cur = ~0ULL << (i - base);
+			if (done)
+				continue;
+			first = cur & -cur;
 		}
-		end_token(t, fbuf, flen, overflow, start, i, gbuf, glen, gap_break);
-		if (t->oom)
-			return;
-		glen = 0;
-		nl_run = 0;
-		gap_break = 0;
+		/* an ASCII letter or digit: the token is the run of them, unless
+		 * it reaches the window's end (the window moves to its start) or
+		 * goes on with a character >= 0x80 */
+		uint64_t after = ~blk.word & -first;
+		if (!after && i != base) {
+			base = i;
+			block_at(s, len, base, &blk);
+			first = 1;
+			after = ~blk.word;
+		}
+		after &= -after;
+		size_t end = base + (size_t)__builtin_ctzll(after | 1ULL << 63);
+		if (!after || (end < len && s[end] >= 0x80)) {
+			i = token_scan(t, i, s[i], 1, GZ_C_WORD, gap_start, gp, fbuf);
+			if (t->oom)
+				return;
+			if (i - base >= 64) {
+				base = i;
+				block_at(s, len, base, &blk);
+			}
+			cur = ~0ULL << (i - base);
+		} else {
+			const char *folded = blk.lower + (i - base);
+			uint64_t h = gz_token_hash_padded(folded, end - i);
+			/* between segments only a token that starts a name
+			 * matters (add_token would drop any other) */
+			if (!t->ntoks) {
+				if (filter_hit(starts, h))
+					add_token(t, h, folded, end - i, i, end, gap_start, gp);
+			} else if (filter_hit(filter, h)) {
+				add_token(t, h, folded, end - i, i, end, gap_start, gp);
+			} else {
+				flush_segment(t);
+			}
+			if (t->oom)
+				return;
+			i = end;
+			cur = -after;
+		}
 	}
 	if (t->ntoks && !t->oom)
 		flush_segment(t);
@@ -593,6 +797,62 @@ static int cmp_bound(const void *a, const void *b)
 {
 	const struct boundary *x = a, *y = b;
 	return x->byte < y->byte ? -1 : x->byte > y->byte;
+}
+
+/* The code points (UTF-16 units) of one 64-bit word of the text: its
+ * bytes that do not continue a sequence (10xxxxxx), and for UTF-16 the
+ * 4-byte leaders (11110xxx) once more.  Bytes of value 0 count as one. */
+static inline size_t word_units(uint64_t w, int utf16)
+{
+	const uint64_t hi = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+	if (!(w & hi))
+		return 8;
+	/* count the marked bytes by a multiply (x86-64's baseline has no
+	 * popcnt instruction; the builtin would be a call) */
+	uint64_t cont = w & hi & ~((w << 1) & hi);
+	size_t units = 8 - (size_t)(((cont >> 7) * ones) >> 56);
+	if (utf16) {
+		uint64_t four = w & (w << 1) & (w << 2) & (w << 3) & hi;
+		units += (size_t)(((four >> 7) * ones) >> 56);
+	}
+	return units;
+}
+
+/* The code points (UTF-16 units) of text[pos..target), text being len
+ * bytes: 32 bytes a step while they are ASCII, the last few bytes in one
+ * masked word when the text goes on for eight more. */
+static size_t count_units(const unsigned char *s, size_t len, size_t pos, size_t target, int utf16)
+{
+	size_t units = 0;
+	while (pos + 32 <= target) {
+		size_t ascii = gz_ascii_prefix32(s + pos, target - pos);
+		units += ascii;
+		pos += ascii;
+		if (pos + 32 > target)
+			break;
+		for (size_t end = pos + 32; pos < end; pos += 8) {
+			uint64_t w;
+			memcpy(&w, s + pos, 8);
+			units += word_units(w, utf16);
+		}
+	}
+	for (; pos + 8 <= target; pos += 8) {
+		uint64_t w;
+		memcpy(&w, s + pos, 8);
+		units += word_units(w, utf16);
+	}
+	if (pos < target && pos + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, s + pos, 8);
+		size_t k = target - pos;
+		/* the bytes past target become 0, each counted as one */
+		units += word_units(w & (~0ULL >> (8 * (8 - k))), utf16) - (8 - k);
+		pos = target;
+	}
+	for (; pos < target; pos++)
+		if ((s[pos] & 0xC0) != 0x80)
+			units += (utf16 && s[pos] >= 0xF0) ? 2 : 1;
+	return units;
 }
 
 static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
@@ -616,33 +876,10 @@ static int convert_offsets(struct gz_tagger *t, enum gz_offsets unit)
 	if (!sorted) /* overlaps=all: ends are not in order */
 		qsort(t->bounds, n, sizeof(*t->bounds), cmp_bound);
 	size_t pos = 0, units = 0;
-	const unsigned char *s = t->text;
 	for (size_t k = 0; k < n; k++) {
 		size_t target = t->bounds[k].byte;
-		/* eight bytes a step: count the bytes that start a code point
-		 * (not 10xxxxxx), and for UTF-16 the 4-byte leaders twice */
-		const uint64_t hi = 0x8080808080808080ULL;
-		for (; pos + 8 <= target; pos += 8) {
-			uint64_t w;
-			memcpy(&w, s + pos, 8);
-			if (!(w & hi)) {
-				units += 8;
-				continue;
-			}
-			/* count the marked bytes by a multiply (x86-64's baseline has
-			 * no popcnt instruction; the builtin would be a call) */
-			uint64_t cont = w & hi & ~((w << 1) & hi);
-			units += 8 - (size_t)(((cont >> 7) * 0x0101010101010101ULL) >> 56);
-			if (unit == GZ_OFFSETS_UTF16) {
-				uint64_t four = w & (w << 1) & (w << 2) & (w << 3) & hi;
-				units += (size_t)(((four >> 7) * 0x0101010101010101ULL) >> 56);
-			}
-		}
-		for (; pos < target; pos++) {
-			unsigned char c = s[pos];
-			if ((c & 0xC0) != 0x80)
-				units += (unit == GZ_OFFSETS_UTF16 && c >= 0xF0) ? 2 : 1;
-		}
+		units += count_units(t->text, t->len, pos, target, unit == GZ_OFFSETS_UTF16);
+		pos = target;
 		*t->bounds[k].dst = units;
 	}
 	return 0;

@@ -13,6 +13,7 @@
  */
 #include "trie.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,24 +26,29 @@ struct strtab {
 	char *pool;
 	size_t pool_len, pool_cap;
 	uint64_t *offs;     /* id -> offset << 16 | len (names are short) */
-	uint32_t *hashes;   /* id -> low 32 bits of the hash, for quick rejection */
+	uint64_t *hashes;   /* id -> its hash, for growing the slots */
 	size_t count, cap;  /* ids */
 	struct slot *slots;
 	size_t mask;
 	uint64_t *filter;   /* see strtab_build_filter; NULL while building */
-	int no_nul;         /* its strings never hold a NUL byte (folded tokens) */
+	int vocab;          /* the vocabulary: hashed by gz_token_hash, and its
+			     * strings never hold a NUL byte (folded tokens) */
 	size_t filter_mask;
 };
 
 /* A vocabulary slot holds the first eight bytes of its string (zero-padded;
  * folded tokens hold no NUL), so that most lookups of short words are
- * decided by the one cache line of the slot. */
+ * decided by the one cache line of the slot.  Its flags spare the scan a
+ * second look-up: whether the string is longer than its head, and (set by
+ * gz_trie_finish) whether some name starts with the token. */
 struct slot {
 	uint64_t head;
-	uint32_t hash;
-	uint32_t id1;       /* id + 1, | SLOT_LONG for strings over 8 bytes; 0 = empty */
+	uint32_t hash;      /* the low 32 bits of the string's hash */
+	uint32_t id1;       /* id + 1, | SLOT_LONG | SLOT_START; 0 = empty */
 };
 #define SLOT_LONG 0x80000000u
+#define SLOT_START 0x40000000u
+#define SLOT_ID (SLOT_START - 1)
 
 struct edge {
 	uint32_t node, token, gap, child;
@@ -65,6 +71,9 @@ struct gz_trie {
 	uint32_t *root_child;  /* token -> the root's child for it, or NONE: the first
 				* step of every walk, taken for each known word of a
 				* text, is one array read instead of a hash probe */
+	uint64_t *start_filter; /* the vocabulary's filter, for the tokens that start
+				 * a name only (gz_trie_start_filter) */
+	size_t start_filter_mask;
 	uint32_t *payloads;
 };
 
@@ -87,14 +96,21 @@ static inline uint64_t head_of(const char *s, size_t len)
 	return w;
 }
 
-static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint32_t h, uint32_t id,
+/* A string's slot is chosen by the high half of its hash, and the low half
+ * is kept in the slot (and picks the filter's bits): two independent
+ * halves of one well-mixed hash, with no second mixing to compute. */
+static inline size_t slot_index(uint64_t hash, size_t mask)
+{
+	return (size_t)(hash >> 32) & mask;
+}
+
+static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint64_t h, uint32_t id,
 		     size_t len)
 {
-	id |= len > 8 ? SLOT_LONG : 0;
-	size_t i = mix64(h) & mask;
+	size_t i = slot_index(h, mask);
 	while (slots[i].id1)
 		i = (i + 1) & mask;
-	slots[i] = (struct slot){ head, h, id + 1 };
+	slots[i] = (struct slot){ head, (uint32_t)h, (id + 1) | (len > 8 ? SLOT_LONG : 0) };
 }
 
 /* Tables of a million slots and more are random-accessed once per word of
@@ -121,7 +137,7 @@ static int strtab_grow_slots(struct strtab *st)
 	if (!slots)
 		return GZ_ENOMEM;
 	for (size_t id = 0; id < st->count; id++) {
-		uint32_t h = st->hashes[id];
+		uint64_t h = st->hashes[id];
 		uint64_t o = st->offs[id];
 		slot_put(slots, cap - 1, head_of(st->pool + (o >> 16), o & 0xFFFF), h, (uint32_t)id,
 			 o & 0xFFFF);
@@ -137,30 +153,72 @@ static int strtab_grow_slots(struct strtab *st)
  * positives).  Sized by the number of strings, not of slots, so that for a
  * million-name gazetteer it stays a few MB and mostly in cache, where the
  * slot table it guards is a hundred MB.  Built once, when the trie is done;
- * lookups before that go straight to the slots. */
-static inline uint64_t filter_bits(uint32_t h)
+ * lookups before that go straight to the slots.  A string's word is picked
+ * by the low half of its hash, its three bits by the top bits (through
+ * gz_filter_patterns: 1,024 patterns where any three bits would do adds
+ * about 0.5% of false positives, for a test without variable shifts). */
+uint64_t gz_filter_patterns[GZ_FILTER_PATTERNS];
+static pthread_once_t patterns_once = PTHREAD_ONCE_INIT;
+
+static void patterns_init(void)
 {
-	return (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63)) | (1ULL << ((h >> 12) & 63));
+	for (uint64_t k = 0; k < GZ_FILTER_PATTERNS; k++) {
+		uint64_t x = mix64(k + 1), bits = 0;
+		int n = 0;
+		while (n < 3) {
+			uint64_t b = 1ULL << (x & 63);
+			if (!(bits & b)) {
+				bits |= b;
+				n++;
+			}
+			x >>= 6;
+			if (x < 64)
+				x = mix64(x ^ bits);
+		}
+		gz_filter_patterns[k] = bits;
+	}
 }
 
-static inline size_t filter_word(uint32_t h, size_t mask)
+static inline uint64_t filter_bits(uint64_t h)
 {
-	return gz_filter_word(h, mask);
+	return gz_filter_bits(h);
+}
+
+static inline size_t filter_word(uint64_t h, size_t mask)
+{
+	return gz_filter_word((uint32_t)h, mask);
+}
+
+/* The filter of the strings id < count of hashes (those with only[id] !=
+ * GZ_TRIE_NONE when only is given); NULL when out of memory. */
+static uint64_t *build_filter(const uint64_t *hashes, size_t count, const uint32_t *only,
+			      size_t *mask)
+{
+	size_t n = 0;
+	for (size_t id = 0; id < count; id++)
+		n += !only || only[id] != GZ_TRIE_NONE;
+	size_t words = 64;
+	while (words * 64 < n * 12)
+		words *= 2;
+	uint64_t *filter = big_calloc(words, sizeof(*filter));
+	if (!filter)
+		return NULL;
+	for (size_t id = 0; id < count; id++)
+		if (!only || only[id] != GZ_TRIE_NONE)
+			filter[filter_word(hashes[id], words - 1)] |= filter_bits(hashes[id]);
+	*mask = words - 1;
+	return filter;
 }
 
 static int strtab_build_filter(struct strtab *st)
 {
-	size_t words = 64;
-	while (words * 64 < st->count * 12)
-		words *= 2;
-	uint64_t *filter = big_calloc(words, sizeof(*filter));
+	size_t mask;
+	uint64_t *filter = build_filter(st->hashes, st->count, NULL, &mask);
 	if (!filter)
 		return GZ_ENOMEM;
-	for (size_t id = 0; id < st->count; id++)
-		filter[filter_word(st->hashes[id], words - 1)] |= filter_bits(st->hashes[id]);
 	free(st->filter);
 	st->filter = filter;
-	st->filter_mask = words - 1;
+	st->filter_mask = mask;
 	return 0;
 }
 
@@ -170,21 +228,21 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 		return -1;
 	uint32_t h32 = (uint32_t)hash;
 	if (st->filter) {
-		uint64_t bits = filter_bits(h32);
-		if ((st->filter[filter_word(h32, st->filter_mask)] & bits) != bits)
+		uint64_t bits = filter_bits(hash);
+		if ((st->filter[filter_word(hash, st->filter_mask)] & bits) != bits)
 			return -1;
 	}
 	uint64_t head = head_of(s, len);
-	size_t i = mix64(h32) & st->mask;
+	size_t i = slot_index(hash, st->mask);
 	for (;;) {
 		const struct slot *sl = &st->slots[i];
 		if (!sl->id1)
 			return -1;
 		if (sl->hash == h32 && sl->head == head) {
-			uint32_t id = (sl->id1 & ~SLOT_LONG) - 1;
+			uint32_t id = (sl->id1 & SLOT_ID) - 1;
 			/* short strings without NUL bytes are equal when their
 			 * zero-padded heads are; gap strings may hold a NUL */
-			if (len <= 8 && !(sl->id1 & SLOT_LONG) && st->no_nul)
+			if (len <= 8 && !(sl->id1 & SLOT_LONG) && st->vocab)
 				return id;
 			uint64_t o = st->offs[id];
 			if ((o & 0xFFFF) == len && (len == 0 || memcmp(st->pool + (o >> 16), s, len) == 0))
@@ -198,20 +256,22 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 {
 	if (len > 0xFFFF)
 		return GZ_EINVAL;
-	uint64_t hash = gz_hash_bytes(s, len);
+	uint64_t hash = st->vocab ? gz_token_hash(s, len) : gz_hash_bytes(s, len);
 	int64_t id = strtab_find(st, hash, s, len);
 	if (id >= 0)
 		return id;
 	if (!st->slots || (st->count + 1) * 2 > st->mask + 1)
 		if (strtab_grow_slots(st))
 			return GZ_ENOMEM;
+	if (st->count >= SLOT_ID - 1)
+		return GZ_ENOMEM; /* ids and their flags share the slot's 32 bits */
 	if (st->count == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 256;
 		uint64_t *offs = realloc(st->offs, cap * sizeof(*offs));
 		if (!offs)
 			return GZ_ENOMEM;
 		st->offs = offs;
-		uint32_t *hashes = realloc(st->hashes, cap * sizeof(*hashes));
+		uint64_t *hashes = realloc(st->hashes, cap * sizeof(*hashes));
 		if (!hashes)
 			return GZ_ENOMEM;
 		st->hashes = hashes;
@@ -231,11 +291,11 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 		memcpy(st->pool + st->pool_len, s, len);
 	id = (int64_t)st->count++;
 	st->offs[id] = (uint64_t)st->pool_len << 16 | len;
-	st->hashes[id] = (uint32_t)hash;
+	st->hashes[id] = hash;
 	st->pool_len += len;
-	slot_put(st->slots, st->mask, head_of(s, len), (uint32_t)hash, (uint32_t)id, len);
+	slot_put(st->slots, st->mask, head_of(s, len), hash, (uint32_t)id, len);
 	if (st->filter) /* interning after the filter was built: keep it true */
-		st->filter[filter_word((uint32_t)hash, st->filter_mask)] |= filter_bits((uint32_t)hash);
+		st->filter[filter_word(hash, st->filter_mask)] |= filter_bits(hash);
 	return id;
 }
 
@@ -259,11 +319,12 @@ static size_t strtab_memory(const struct strtab *st)
 
 struct gz_trie *gz_trie_new(void)
 {
+	pthread_once(&patterns_once, patterns_init);
 	struct gz_trie *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->node_count = 1; /* the root */
-	t->tokens.no_nul = 1;
+	t->tokens.vocab = 1;
 	/* gap 0 is the empty gap (soft characters only) */
 	if (gz_trie_intern_gap(t, "", 0) != 0) {
 		gz_trie_free(t);
@@ -284,6 +345,7 @@ void gz_trie_free(struct gz_trie *t)
 	free(t->node_first);
 	free(t->payloads);
 	free(t->root_child);
+	free(t->start_filter);
 	free(t);
 }
 
@@ -301,12 +363,73 @@ int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len)
 
 int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len)
 {
-	return strtab_find(&t->tokens, hash, s, len);
+	(void)hash;
+	return strtab_find(&t->tokens, gz_token_hash(s, len), s, len);
+}
+
+/* The scan's look-up of a token over eight bytes, or one whose slot says it
+ * is (apart from the common case, decided by the slot alone, which then
+ * needs no registers saved): the probe goes on from slot i. */
+static __attribute__((noinline)) int64_t scan_token_long(const struct gz_trie *t, size_t i,
+							 uint32_t h32, uint64_t head, const char *s,
+							 size_t len, int *starts)
+{
+	const struct strtab *st = &t->tokens;
+	for (;; i = (i + 1) & st->mask) {
+		const struct slot *sl = &st->slots[i];
+		uint32_t id1 = sl->id1;
+		if (!id1)
+			return -1;
+		if (sl->hash != h32 || sl->head != head)
+			continue;
+		uint32_t id = (id1 & SLOT_ID) - 1;
+		uint64_t o = st->offs[id];
+		if ((len <= 8 && !(id1 & SLOT_LONG)) ||
+		    ((o & 0xFFFF) == len && memcmp(st->pool + (o >> 16), s, len) == 0)) {
+			/* before gz_trie_finish nothing is known: say maybe */
+			*starts = !t->root_child || (id1 & SLOT_START);
+			return id;
+		}
+	}
+}
+
+int64_t gz_trie_scan_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len,
+			   int *starts)
+{
+	const struct strtab *st = &t->tokens;
+	if (!st->slots || len == 0)
+		return -1;
+	uint32_t h32 = (uint32_t)hash;
+	/* the head without a call: s is readable for 8 bytes past len */
+	uint64_t head;
+	memcpy(&head, s, 8);
+	if (len < 8)
+		head &= ~0ULL >> (8 * (8 - len));
+	size_t i = slot_index(hash, st->mask);
+	for (;; i = (i + 1) & st->mask) {
+		const struct slot *sl = &st->slots[i];
+		uint32_t id1 = sl->id1;
+		if (!id1)
+			return -1;
+		if (sl->hash != h32 || sl->head != head)
+			continue;
+		if (len > 8 || (id1 & SLOT_LONG))
+			return scan_token_long(t, i, h32, head, s, len, starts);
+		*starts = !t->root_child || (id1 & SLOT_START);
+		return (id1 & SLOT_ID) - 1;
+	}
 }
 
 struct gz_trie_filter gz_trie_token_filter(const struct gz_trie *t)
 {
 	return (struct gz_trie_filter){ t->tokens.filter, t->tokens.filter_mask };
+}
+
+struct gz_trie_filter gz_trie_start_filter(const struct gz_trie *t)
+{
+	if (!t->start_filter) /* not finished: any token may start a name */
+		return gz_trie_token_filter(t);
+	return (struct gz_trie_filter){ t->start_filter, t->start_filter_mask };
 }
 
 int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
@@ -436,7 +559,17 @@ int gz_trie_finish(struct gz_trie *t)
 	for (size_t i = 0; t->edges && i <= t->edge_mask; i++)
 		if (t->edges[i].child != GZ_TRIE_NONE && t->edges[i].node == GZ_TRIE_ROOT)
 			t->root_child[t->edges[i].token] = t->edges[i].child;
+	for (size_t i = 0; t->tokens.slots && i <= t->tokens.mask; i++) {
+		struct slot *sl = &t->tokens.slots[i];
+		if (sl->id1 && t->root_child[(sl->id1 & SLOT_ID) - 1] != GZ_TRIE_NONE)
+			sl->id1 |= SLOT_START;
+	}
 	if (strtab_build_filter(&t->tokens))
+		return GZ_ENOMEM;
+	free(t->start_filter);
+	t->start_filter = build_filter(t->tokens.hashes, t->tokens.count, t->root_child,
+				       &t->start_filter_mask);
+	if (!t->start_filter)
 		return GZ_ENOMEM;
 	/* no more interning: the per-id hashes (kept for growing the slots)
 	 * are not needed again, and the id arrays can lose their slack */
@@ -472,6 +605,11 @@ int gz_trie_has_children(const struct gz_trie *t, uint32_t node)
 	return t->has_children && t->has_children[node];
 }
 
+struct gz_trie_nodes gz_trie_nodes(const struct gz_trie *t)
+{
+	return (struct gz_trie_nodes){ t->root_child, t->node_first, t->payloads, t->has_children };
+}
+
 size_t gz_trie_node_count(const struct gz_trie *t)
 {
 	return t->node_count;
@@ -487,5 +625,6 @@ size_t gz_trie_memory(const struct gz_trie *t)
 	return strtab_memory(&t->tokens) + strtab_memory(&t->gaps) +
 	       (t->edges ? (t->edge_mask + 1) * sizeof(struct edge) : 0) +
 	       t->has_children_cap + ((size_t)t->node_count + 1) * sizeof(uint32_t) +
-	       t->pend_count * sizeof(uint32_t) + t->tokens.count * sizeof(uint32_t);
+	       t->pend_count * sizeof(uint32_t) + t->tokens.count * sizeof(uint32_t) +
+	       (t->start_filter ? (t->start_filter_mask + 1) * sizeof(uint64_t) : 0);
 }

@@ -21,9 +21,10 @@ struct gz_trie;
 struct gz_trie *gz_trie_new(void);
 void gz_trie_free(struct gz_trie *t);
 
-/* Hash used for the vocabulary; the tagger computes it over each folded
- * token.  Eight bytes a step: tokens are short, and a byte-at-a-time hash
- * would be a chain of multiplications as long as the word. */
+/* A general hash of bytes (the gaps' table uses it, other modules' tables
+ * too; the vocabulary has its own, gz_token_hash below).  Eight bytes a
+ * step: strings are short, and a byte-at-a-time hash would be a chain of
+ * multiplications as long as the string. */
 /* A 64-bit finalizer (murmur3's), for table positions. */
 static inline uint64_t gz_mix64(uint64_t x)
 {
@@ -91,6 +92,50 @@ static inline uint64_t gz_hash_padded(const char *s, size_t len)
 	return gz_hash_final(h);
 }
 
+/* The vocabulary's own hash, cheaper than gz_hash_bytes because the scan
+ * computes it for every word of a text: for a token of at most eight bytes
+ * (most words) one multiplication, whose high half picks the slot and whose
+ * two halves folded together pick the filter's bits.  (A token of up to
+ * eight bytes, which never holds a NUL, maps to its hash one to one.) */
+#define GZ_TOKEN_HASH_K 0x9E3779B97F4A7C15ULL
+#define GZ_TOKEN_HASH_M 0xff51afd7ed558ccdULL
+static inline uint64_t gz_token_hash_last(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * GZ_TOKEN_HASH_M;
+	return h ^ (h >> 32);
+}
+
+/* For s readable for 8 bytes past len > 0: the tail is one load and a mask. */
+static inline uint64_t gz_token_hash_padded(const char *s, size_t len)
+{
+	static const uint64_t tail[8] = {
+		~0ULL, 0xFFULL, 0xFFFFULL, 0xFFFFFFULL, 0xFFFFFFFFULL, 0xFFFFFFFFFFULL,
+		0xFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFULL,
+	};
+	uint64_t h = GZ_TOKEN_HASH_K ^ len, w;
+	size_t i = 0;
+	for (; i + 8 < len; i += 8) {
+		__builtin_memcpy(&w, s + i, 8);
+		h = gz_hash_step(h, w);
+	}
+	__builtin_memcpy(&w, s + i, 8);
+	return gz_token_hash_last(h, w & tail[len & 7]);
+}
+
+static inline uint64_t gz_token_hash(const char *s, size_t len)
+{
+	uint64_t h = GZ_TOKEN_HASH_K ^ len, w = 0;
+	size_t i = 0;
+	for (; i + 8 < len; i += 8) {
+		__builtin_memcpy(&w, s + i, 8);
+		h = gz_hash_step(h, w);
+	}
+	w = 0;
+	for (size_t k = 0; i + k < len; k++)
+		w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+	return gz_token_hash_last(h, w);
+}
+
 /* Building.  Each returns a non-negative id or GZ_ENOMEM. */
 int64_t gz_trie_intern_token(struct gz_trie *t, const char *s, size_t len);
 int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len);
@@ -101,7 +146,9 @@ int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *ga
 /* Ends building: groups payloads by node.  No insertion afterwards. */
 int gz_trie_finish(struct gz_trie *t);
 
-/* Lookups (after finish; read-only, thread-safe). */
+/* Lookups (after finish; read-only, thread-safe).  The hash argument of
+ * gz_trie_find_token, gz_hash_bytes(s, len) for its callers, is not used:
+ * the vocabulary is hashed by gz_token_hash, which it computes itself. */
 int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len);
 /* The vocabulary's filter (a blocked Bloom filter, see trie.c): the tagger
  * tests it inline, so that the common word that is in no name costs no call
@@ -113,22 +160,55 @@ static inline size_t gz_filter_word(uint32_t h, size_t mask)
 	return (size_t)(((uint64_t)h * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
 }
 
+/* The three bits of a hash in its word: one of GZ_FILTER_PATTERNS words of
+ * three bits (filled by gz_trie_new), picked by the hash's top bits: one
+ * load in place of three shifts by a variable count. */
+#define GZ_FILTER_PATTERNS 1024
+extern uint64_t gz_filter_patterns[GZ_FILTER_PATTERNS];
+static inline uint64_t gz_filter_bits(uint64_t hash)
+{
+	return gz_filter_patterns[hash >> 54];
+}
+
 struct gz_trie_filter {
 	const uint64_t *bits;
 	size_t mask;
 };
 struct gz_trie_filter gz_trie_token_filter(const struct gz_trie *t);
+/* The same filter over the tokens that start a name: between segments the
+ * scan asks this one, since a token no name starts with matters only when
+ * it continues one. */
+struct gz_trie_filter gz_trie_start_filter(const struct gz_trie *t);
 static inline int gz_trie_filter_maybe(struct gz_trie_filter f, uint64_t hash)
 {
-	uint32_t h = (uint32_t)hash;
 	if (!f.bits)
 		return 1;
-	uint64_t bits = (1ULL << (h & 63)) | (1ULL << ((h >> 6) & 63)) | (1ULL << ((h >> 12) & 63));
-	return (f.bits[gz_filter_word(h, f.mask)] & bits) == bits;
+	uint64_t bits = gz_filter_bits(hash);
+	return (f.bits[gz_filter_word((uint32_t)hash, f.mask)] & bits) == bits;
 }
+
+/* The scan's look-up of a folded token: for hash = gz_token_hash_padded(s,
+ * len) that has passed the filter already, and s readable for 8 bytes past
+ * len > 0.  Returns the id or -1; for an id, *starts tells whether some name
+ * starts with the token (the root has a child for it), so that a token no
+ * name starts with costs no walk from it. */
+int64_t gz_trie_scan_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len,
+			   int *starts);
 
 int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len);
 uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token);
+/* The node arrays of a finished trie, read-only, for the walks the tagger
+ * inlines (a call per step is a good part of matching a short segment):
+ * root_child[token] is the root's child by a token (GZ_TRIE_NONE: no name
+ * starts with it), payloads[first[node] .. first[node + 1]) a node's
+ * payloads, has_children[node] whether edges leave it (has_children is NULL
+ * when no edge does).  Steps below the root go through gz_trie_step. */
+struct gz_trie_nodes {
+	const uint32_t *root_child, *first, *payloads;
+	const unsigned char *has_children;
+};
+struct gz_trie_nodes gz_trie_nodes(const struct gz_trie *t);
+
 /* Payloads attached to node: *count of them starting at the returned pointer. */
 const uint32_t *gz_trie_payloads(const struct gz_trie *t, uint32_t node, size_t *count);
 /* Whether any edge leaves node (lets the scan stop without probing). */

@@ -297,6 +297,166 @@ static void test_utf8_validate_rejects_overlong_surrogate_and_too_big(void **sta
 	assert_int_equal(bad, 0);
 }
 
+static void test_utf8_validate_three_byte_forms_at_every_lead(void **state)
+{
+	(void)state;
+	/* every lead byte E0..EF with the lowest and highest continuations,
+	 * after 0 to 40 ASCII bytes (each way through the ASCII runs): only
+	 * the overlong E0 80..9F and the surrogates ED A0..BF are refused */
+	unsigned char buf[64];
+	for (unsigned lead = 0xE0; lead <= 0xEF; lead++) {
+		for (unsigned c1 = 0x80; c1 <= 0xBF; c1 += 0x3F) {
+			for (size_t pre = 0; pre <= 40; pre++) {
+				memset(buf, 'a', pre);
+				buf[pre] = (unsigned char)lead;
+				buf[pre + 1] = (unsigned char)c1;
+				buf[pre + 2] = 0xBF;
+				buf[pre + 3] = 'z';
+				int refused = (lead == 0xE0 && c1 < 0xA0) || (lead == 0xED && c1 >= 0xA0);
+				size_t bad = 999;
+				assert_int_equal(gz_utf8_validate((const char *)buf, pre + 4, &bad),
+						 refused ? -1 : 0);
+				assert_int_equal(bad, refused ? pre : 999);
+				/* a continuation missing or wrong: refused at the lead */
+				bad = 999;
+				assert_int_equal(gz_utf8_validate((const char *)buf, pre + 2, &bad), -1);
+				assert_int_equal(bad, pre);
+				buf[pre + 2] = 'b';
+				assert_int_equal(gz_utf8_validate((const char *)buf, pre + 4, &bad), -1);
+				assert_int_equal(bad, pre);
+			}
+		}
+	}
+}
+
+static void test_ascii_answered_inline_as_by_the_tables(void **state)
+{
+	(void)state;
+	for (uint32_t cp = 0; cp < 0x80; cp++) {
+		assert_int_equal(gz_fold_class(cp), gz_fold_class_nonascii(cp));
+		for (int c = 0; c < 2; c++) {
+			char a[GZ_FOLD_MAX], b[GZ_FOLD_MAX];
+			size_t n = gz_fold_cp(cp, c, a);
+			assert_int_equal(n, gz_fold_cp_nonascii(cp, c, b));
+			assert_memory_equal(a, b, n);
+		}
+	}
+	assert_int_equal(gz_fold_class(' '), GZ_C_SPACE);
+	assert_string_equal(fold1('Q', 1), "q");
+	assert_string_equal(fold1('Q', 0), "Q");
+	assert_string_equal(fold1('.', 1), ".");
+	assert_string_equal(fold1(' ', 1), "");
+}
+
+/* ------------------------------------------------------- ASCII blocks */
+
+/* What the tagger's 64-byte blocks must say of byte b at position k, from
+ * gz_fold_class alone. */
+static void check_block_byte(const struct gz_ascii_block *b, unsigned k, unsigned char c)
+{
+	enum gz_class cl = c < 0x80 ? gz_fold_class(c) : GZ_C_OTHER;
+	int word = c < 0x80 && cl == GZ_C_WORD;
+	int newline = c < 0x80 && cl == GZ_C_NEWLINE;
+	char lower = word && c >= 'A' && c <= 'Z' ? (char)(c + 32) : (char)c;
+	if (((b->word >> k) & 1) != (uint64_t)word || ((b->newline >> k) & 1) != (uint64_t)newline ||
+	    ((b->high >> k) & 1) != (uint64_t)(c >= 0x80) || b->lower[k] != lower)
+		fail_msg("byte 0x%02x at %u: word %d newline %d high %d lower 0x%02x",
+			 c, k, (int)((b->word >> k) & 1), (int)((b->newline >> k) & 1),
+			 (int)((b->high >> k) & 1), (unsigned char)b->lower[k]);
+	if (word) {
+		char f[GZ_FOLD_MAX];
+		assert_int_equal(gz_fold_cp(c, 1, f), 1);
+		assert_int_equal(f[0], lower); /* the folded form of the word byte */
+	}
+}
+
+static void classify_all_ways(const unsigned char *s, struct gz_ascii_block *out, size_t *nout)
+{
+	size_t n = 0;
+	gz_ascii_block_portable(s, &out[n++]);
+	gz_ascii_block(s, &out[n++]);
+#ifdef GZ_ASCII_BLOCK_AVX2
+	if (gz_ascii_block_avx2_usable())
+		gz_ascii_block_avx2(s, &out[n++]);
+#endif
+	*nout = n;
+}
+
+static void test_ascii_block_agrees_with_fold_class(void **state)
+{
+	(void)state;
+	/* every byte value at every position, among neighbours of each kind */
+	static const unsigned char fill[] = { ' ', 'a', 'Z', '\n', 0xC3, 0x80, 0 };
+	unsigned char s[64];
+	struct gz_ascii_block b[3];
+	size_t n;
+	for (size_t f = 0; f < sizeof fill; f++) {
+		for (unsigned c = 0; c < 256; c++) {
+			for (unsigned k = 0; k < 64; k++) {
+				memset(s, fill[f], sizeof s);
+				s[k] = (unsigned char)c;
+				classify_all_ways(s, b, &n);
+				for (size_t w = 0; w < n; w++) {
+					check_block_byte(&b[w], k, (unsigned char)c);
+					check_block_byte(&b[w], (k + 1) % 64, s[(k + 1) % 64]);
+				}
+			}
+		}
+	}
+}
+
+static void test_ascii_block_ways_agree_on_random_blocks(void **state)
+{
+	(void)state;
+	unsigned char s[64];
+	struct gz_ascii_block b[3];
+	size_t n;
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	for (int r = 0; r < 20000; r++) {
+		for (unsigned k = 0; k < 64; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* half ASCII letters, spaces and line breaks, half anything */
+			static const char common[] = "aZ09 \n\r\t.-'";
+			s[k] = (x >> 40) & 1 ? (unsigned char)common[(x >> 8) % (sizeof common - 1)]
+					     : (unsigned char)(x >> 16);
+		}
+		classify_all_ways(s, b, &n);
+		for (size_t w = 0; w < n; w++)
+			for (unsigned k = 0; k < 64; k++)
+				check_block_byte(&b[w], k, s[k]);
+	}
+}
+
+static void test_ascii_gap_bytes_are_space_punctuation_or_soft(void **state)
+{
+	(void)state;
+	/* the scan skips a run of bytes that are neither word, line break nor
+	 * >= 0x80 without reading them: no other class may hide there */
+	for (uint32_t c = 0; c < 0x80; c++) {
+		enum gz_class cl = gz_fold_class(c);
+		if (cl == GZ_C_WORD || cl == GZ_C_NEWLINE)
+			continue;
+		if (cl != GZ_C_SPACE && cl != GZ_C_OTHER && cl != GZ_C_SOFT)
+			fail_msg("ASCII 0x%02x has class %d", c, cl);
+	}
+}
+
+static void test_ascii_prefix32_counts_whole_ascii_steps(void **state)
+{
+	(void)state;
+	unsigned char s[100];
+	memset(s, 'a', sizeof s);
+	assert_int_equal(gz_ascii_prefix32(s, 100), 96);
+	assert_int_equal(gz_ascii_prefix32(s, 31), 0);
+	assert_int_equal(gz_ascii_prefix32(s, 64), 64);
+	s[40] = 0xC3;
+	assert_int_equal(gz_ascii_prefix32(s, 100), 32);
+	s[31] = 0x80;
+	assert_int_equal(gz_ascii_prefix32(s, 100), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +483,12 @@ int main(void)
 		cmocka_unit_test(test_utf8_validate_reports_stray_byte_offset),
 		cmocka_unit_test(test_utf8_validate_reports_truncated_sequence),
 		cmocka_unit_test(test_utf8_validate_rejects_overlong_surrogate_and_too_big),
+		cmocka_unit_test(test_utf8_validate_three_byte_forms_at_every_lead),
+		cmocka_unit_test(test_ascii_answered_inline_as_by_the_tables),
+		cmocka_unit_test(test_ascii_block_agrees_with_fold_class),
+		cmocka_unit_test(test_ascii_block_ways_agree_on_random_blocks),
+		cmocka_unit_test(test_ascii_gap_bytes_are_space_punctuation_or_soft),
+		cmocka_unit_test(test_ascii_prefix32_counts_whole_ascii_steps),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -984,6 +984,134 @@ static void test_long_text_many_spans(void **state)
 	gz_set_unref(set);
 }
 
+/* ------------------------------------------- the scan's 64-byte windows */
+
+#define WINDOW_GAZ PLACES( \
+	"  - {id: sea-of-azov, name: Sea of Azov}\n" \
+	"  - {id: azov, name: Azov}\n" \
+	"  - {id: zurich, name: Zürich}\n" \
+	"  - {id: kyiv, name: Kyiv}\n" \
+	"  - {id: kyiv-oblast, name: Kyiv Oblast}\n" \
+	"  - {id: spb, name: St. Petersburg}\n" \
+	"  - {id: pasadena, name: Pasadena}\n" \
+	"  - {id: dnipro, name: Dnipropetrovsk}\n" \
+	"  - {id: km, name: Kamianets-Podilskyi}\n")
+
+/* Every kind of token and gap the window treats apart: ASCII words of 2 to
+ * 19 bytes (8 and 9 bracket the hash's one-word case), a word that goes on
+ * past its ASCII letters (Zürich, decomposed too), a soft hyphen inside a
+ * word, one line break (skipped) and blank lines of three kinds (read)
+ * inside a name, a gap of 100 spaces (longer than the window), a token of 70
+ * letters, punctuation inside a name's gap, quotes and dashes >= 0x80, and
+ * a name at the very end. */
+static const char WINDOW_TEXT[] =
+	"Sea of Azov, Zürich and Kyiv Oblast; the Sea of\nAzov, not the Sea of\n\nAzov "
+	"nor the Sea of\n \nAzov nor Sea of\r\n\r\nAzov. Pasadena Dnipropetrovsk, "
+	"St. Petersburg, ZÜRICH Zu\xcc\x88rich Kyiv\xc2\xadOblast Kamianets-Podilskyi "
+	"Sea of                                                  "
+	"                                                  Azov "
+	"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq Azov "
+	"\xe2\x80\x9cKyiv\xe2\x80\x9d \xe2\x80\x94 Azov\xe2\x80\x99s Kyiv";
+
+struct bspan {
+	size_t start, end;
+	const char *id;
+};
+
+static size_t byte_spans(const struct gz_set *set, const char *text, size_t len,
+			 enum gz_overlaps overlaps, struct bspan *out, size_t cap)
+{
+	struct gz_tag_options o;
+	gz_tag_options_init(&o);
+	o.overlaps = overlaps;
+	o.offsets = GZ_OFFSETS_BYTE;
+	struct gz_tagger *t = gz_tagger_new();
+	struct gz_error err;
+	assert_int_equal(gz_tagger_run(t, set, text, len, &o, &err), 0);
+	size_t n = gz_tagger_span_count(t);
+	assert_true(n <= cap);
+	for (size_t k = 0; k < n; k++)
+		out[k] = (struct bspan){ gz_tagger_spans(t)[k].start, gz_tagger_spans(t)[k].end,
+					 gz_tagger_spans(t)[k].entry->id };
+	gz_tagger_free(t);
+	return n;
+}
+
+static void test_window_text_spans(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(WINDOW_GAZ);
+	assert_string_equal(tag(set, WINDOW_TEXT),
+		"0-11 [Sea of Azov] sea-of-azov; 13-19 [Zürich] zurich; "
+		"24-35 [Kyiv Oblast] kyiv-oblast; 41-52 [Sea of\nAzov] sea-of-azov; "
+		"70-74 [Azov] azov; 92-96 [Azov] azov; 111-115 [Azov] azov; "
+		"117-125 [Pasadena] pasadena; 126-140 [Dnipropetrovsk] dnipro; "
+		"142-156 [St. Petersburg] spb; 158-164 [ZÜRICH] zurich; "
+		"165-172 [Zu\xcc\x88rich] zurich; 185-204 [Kamianets-Podilskyi] km; "
+		"205-315 [Sea of                                                  "
+		"                                                  Azov] sea-of-azov; "
+		"387-391 [Azov] azov; 393-397 [Kyiv] kyiv; 401-405 [Azov] azov; "
+		"408-412 [Kyiv] kyiv");
+	gz_set_unref(set);
+}
+
+/* The pieces of WINDOW_TEXT, each tagged alone after 0 to 140 bytes of
+ * spaces, of one long word, of punctuation, so that each of its tokens and
+ * gaps meets the window's edge at every offset (later in a longer text the
+ * windows follow the tokens: a window moves to the start of a token that
+ * reaches its end) and the text's end lands on the edge too. */
+static const char *const window_pieces[] = {
+	"Sea of Azov", "Sea of\nAzov", "Sea of\n\nAzov", "Sea of\n \nAzov", "Sea of\r\n\r\nAzov",
+	"Sea of\r\nAzov", "Sea of \n\t\n Azov", "Sea of\xe2\x80\xa9" "Azov", "Sea of\xe2\x80\xa8" "Azov",
+	"Zürich", "Zu\xcc\x88rich", "ZÜRICH Zürich", "Kyiv Oblast", "Kyiv\xc2\xadOblast",
+	"St. Petersburg", "St.Petersburg", "Pasadena Dnipropetrovsk", "Kamianets-Podilskyi",
+	"Sea of                                                  "
+	"                                                  Azov",
+	"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq Azov",
+	"\xe2\x80\x9cKyiv\xe2\x80\x9d \xe2\x80\x94 Azov\xe2\x80\x99s Kyiv", WINDOW_TEXT,
+};
+
+static void test_spans_same_at_every_window_alignment(void **state)
+{
+	(void)state;
+	struct gz_set *set = load_yaml(WINDOW_GAZ);
+	char *text = malloc(sizeof WINDOW_TEXT + 141);
+	assert_non_null(text);
+	struct bspan want[64], got[64];
+	size_t total = 0;
+	for (size_t p = 0; p < sizeof window_pieces / sizeof *window_pieces; p++) {
+		const char *piece = window_pieces[p];
+		size_t len = strlen(piece);
+		for (int overlaps = 0; overlaps < 2; overlaps++) {
+			enum gz_overlaps ov = overlaps ? GZ_OVERLAPS_ALL : GZ_OVERLAPS_LONGEST;
+			size_t n = byte_spans(set, piece, len, ov, want, 64);
+			total += n;
+			for (int kind = 0; kind < 3; kind++) {
+				for (size_t k = 1; k <= 140; k++) {
+					memset(text, kind == 0 ? ' ' : kind == 1 ? 'q' : ',', k);
+					text[k - 1] = ' ';
+					memcpy(text + k, piece, len);
+					size_t m = byte_spans(set, text, k + len, ov, got, 64);
+					if (m != n)
+						fail_msg("piece %zu after %zu bytes of kind %d: %zu spans, "
+							 "not %zu", p, k, kind, m, n);
+					for (size_t a = 0; a < n; a++)
+						if (got[a].start != want[a].start + k ||
+						    got[a].end != want[a].end + k ||
+						    strcmp(got[a].id, want[a].id))
+							fail_msg("piece %zu after %zu bytes of kind %d: span "
+								 "%zu is %zu-%zu %s, not %zu-%zu %s", p, k,
+								 kind, a, got[a].start, got[a].end, got[a].id,
+								 want[a].start + k, want[a].end + k,
+								 want[a].id);
+				}
+			}
+		}
+	}
+	assert_int_equal(total, 94); /* (the pieces do have spans to compare) */
+	free(text);
+	gz_set_unref(set);
+}
 
 /* Pieces random texts are made of: names, near-misses, every kind of gap. */
 static const char *const pieces[] = {
@@ -1266,6 +1394,8 @@ int main(void)
 		cmocka_unit_test(test_longest_takes_leftmost_start_with_lead_punctuation),
 		cmocka_unit_test(test_trailing_punctuation_folds_like_text),
 		cmocka_unit_test(test_long_text_many_spans),
+		cmocka_unit_test(test_window_text_spans),
+		cmocka_unit_test(test_spans_same_at_every_window_alignment),
 		cmocka_unit_test(test_random_texts_keep_span_invariants),
 		cmocka_unit_test(test_json_tag_response_exact),
 		cmocka_unit_test(test_direct_writer_equals_jansson_response),

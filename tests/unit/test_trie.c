@@ -239,6 +239,80 @@ static void test_hash_depends_only_on_bytes(void **state)
 	gz_trie_free(t);
 }
 
+static void test_token_hash_padded_equals_token_hash(void **state)
+{
+	(void)state;
+	/* the scan hashes a token where it lies, reading past its end; the
+	 * vocabulary hashes the interned copy: both must agree at every length
+	 * (one word, a word and a tail, whole words only) */
+	char pad[48];
+	memset(pad, 0x5a, sizeof pad);
+	memcpy(pad, "zaporizhzhia-oblast-council-ua", 30);
+	for (size_t len = 1; len <= 30; len++) {
+		char copy[32];
+		memcpy(copy, pad, len);
+		assert_true(gz_token_hash_padded(pad, len) == gz_token_hash(copy, len));
+		if (len > 1)
+			assert_true(gz_token_hash(copy, len) != gz_token_hash(copy, len - 1));
+	}
+	assert_true(gz_token_hash("kyiv", 4) != gz_token_hash("kyiw", 4));
+}
+
+static void test_scan_token_finds_tokens_and_whether_names_start_with_them(void **state)
+{
+	(void)state;
+	struct gz_trie *t = gz_trie_new();
+	/* "sea of azov", "azov", "dnipropetrovsk oblast": of and oblast start
+	 * no name; an 8-byte and a 14-byte token */
+	uint32_t sea = (uint32_t)tok(t, "sea"), of = (uint32_t)tok(t, "of"),
+		 azov = (uint32_t)tok(t, "azov"), dnipro = (uint32_t)tok(t, "dnipropetrovsk"),
+		 oblast = (uint32_t)tok(t, "oblast"), pasadena = (uint32_t)tok(t, "pasadena");
+	uint32_t gaps[3] = { 0, 0, 0 };
+	insert(t, (uint32_t[]){ sea, of, azov }, gaps, 3, 0);
+	insert(t, (uint32_t[]){ azov }, gaps, 1, 1);
+	insert(t, (uint32_t[]){ dnipro, oblast }, gaps, 2, 2);
+	insert(t, (uint32_t[]){ pasadena }, gaps, 1, 3);
+	assert_int_equal(gz_trie_finish(t), 0);
+	static const struct { const char *s; int64_t id; int starts; } cases[] = {
+		{ "sea", 0, 1 }, { "of", 1, 0 }, { "azov", 2, 1 }, { "dnipropetrovsk", 3, 1 },
+		{ "oblast", 4, 0 }, { "pasadena", 5, 1 }, { "pasaden", -1, 0 }, { "pasadenas", -1, 0 },
+		{ "dnipropetrovs", -1, 0 }, { "azo", -1, 0 }, { "x", -1, 0 },
+	};
+	struct gz_trie_filter all = gz_trie_token_filter(t), starts = gz_trie_start_filter(t);
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		char buf[32];
+		memset(buf, 'q', sizeof buf); /* whatever lies past the token */
+		size_t len = strlen(cases[k].s);
+		memcpy(buf, cases[k].s, len);
+		uint64_t h = gz_token_hash_padded(buf, len);
+		int st = -1;
+		assert_int_equal(gz_trie_scan_token(t, h, buf, len, &st), cases[k].id);
+		assert_int_equal(find(t, cases[k].s), cases[k].id);
+		if (cases[k].id >= 0) {
+			assert_int_equal(st, cases[k].starts);
+			/* no false negatives: a token passes its filters */
+			assert_true(gz_trie_filter_maybe(all, h));
+			if (cases[k].starts)
+				assert_true(gz_trie_filter_maybe(starts, h));
+		}
+	}
+	struct gz_trie_nodes nodes = gz_trie_nodes(t);
+	assert_int_equal(nodes.root_child[of], GZ_TRIE_NONE);
+	assert_int_equal(nodes.root_child[azov], walk(t, &azov, gaps, 1));
+	uint32_t n = nodes.root_child[azov];
+	assert_int_equal(nodes.first[n + 1] - nodes.first[n], 1);
+	assert_int_equal(nodes.payloads[nodes.first[n]], 1);
+	gz_trie_free(t);
+}
+
+static void test_filter_patterns_have_three_bits(void **state)
+{
+	(void)state;
+	gz_trie_free(gz_trie_new()); /* fills the patterns */
+	for (size_t k = 0; k < GZ_FILTER_PATTERNS; k++)
+		assert_int_equal(__builtin_popcountll(gz_filter_patterns[k]), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +326,9 @@ int main(void)
 		cmocka_unit_test(test_same_path_inserted_twice_adds_payload_not_node),
 		cmocka_unit_test(test_many_paths_survive_table_growth),
 		cmocka_unit_test(test_hash_depends_only_on_bytes),
+		cmocka_unit_test(test_token_hash_padded_equals_token_hash),
+		cmocka_unit_test(test_scan_token_finds_tokens_and_whether_names_start_with_them),
+		cmocka_unit_test(test_filter_patterns_have_three_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
