@@ -1,11 +1,16 @@
 """Integration tests of scripts/tag-dir against the real gaztagd.
 
 A tree of a few hundred generated articles (names from tests/data/tagdir/)
-is tagged through the script, and every output is checked against a direct
-POST /tag of the same file.  Resume, bad files, the daemon absent at start
-or killed mid-run, awkward file names and --ndjson each get a test.
-Standard library only; the script itself needs bash, curl, find, xargs
-(and python3 for --ndjson).
+is tagged through the script, and every output is checked byte for byte
+against a direct POST /tag of the same file.  tag-dir sends the files in
+NDJSON batches and cuts each answer line into a /tag answer, so texts whose
+bytes could come out differently that way (empty, CRLF, NUL, a BOM, control
+characters, astral characters with utf16 offsets, a text that looks like
+JSON) are checked with each option too, and so are the roads around the
+batches: every file raw, requests over the daemon's body limit, tiny
+requests.  Resume, bad files, the daemon absent at start or killed mid-run,
+an interruption, awkward file names and --ndjson each get a test.
+Standard library only; the script itself needs python3 and curl.
 """
 
 import json
@@ -13,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,32 @@ AWKWARD = ["with space.txt", "it's \"quoted\".txt", "Zürich — café.txt",
            "日本語.txt", "back\\slash.txt", "a[1] {x} *.txt", "-leading-dash.txt",
            "tab\tin name.txt", "new\nline.txt", "$(echo no).txt", ".hidden.txt",
            "no-extension"]
+
+
+# Texts whose answer could differ, byte for byte, between a raw POST /tag
+# and a line of an NDJSON batch cut into a /tag answer.
+TRICKY = {
+    "empty.txt": b"",
+    "newline.txt": b"\n",
+    "blanks.txt": b"  \t \r\n  ",
+    "crlf.txt": b"Kyiv\r\nKrak\xc3\xb3w\r\n\r\nZ\xc3\xbcrich\r",
+    "bom.txt": b"\xef\xbb\xbfKyiv and Gda\xc5\x84sk",
+    "nul.txt": b"Kyiv\x00Zurich\x00",
+    "controls.txt": bytes(range(1, 32)) + b" Kyiv \x7f ICRC",
+    "json-like.txt": '{"id":1,"text":"Kyiv"} \\ "Red Cross" {"start":0} \\"Kraków\\"\n'.encode(),
+    "astral.txt": "Maria Kowalska 😀 met 𝔘 in Kraków \u2028 Zürich \u2029 Kyiv\ufeff".encode(),
+    "combining.txt": "Krako\u0301w, Zu\u0308rich, KRAKÓW, Sa\u0303o Paulo".encode(),
+    "long-line.txt": "Müller AG in Gdańsk. ".encode() * 3000,
+    "no-eol.txt": b"Kyiv",
+}
+OPTION_SETS = [[], ["--offsets", "utf16"], ["--offsets", "byte", "--overlaps", "all"],
+               ["--types", "place,person"]]
+
+
+def query_of(options):
+    """tag-dir's options -> the same query string for POST /tag."""
+    return "&".join("%s=%s" % (options[k][2:], options[k + 1])
+                    for k in range(0, len(options), 2))
 
 
 def article(rng, n):
@@ -223,7 +255,8 @@ class TagDirTest(gzharness.DaemonTestCase):
         nd = os.path.join(self.tmp, "bad.ndjson")
         rc, err = run_tag_dir(src, "--ndjson", nd, "--url", self.url)
         self.assertEqual(rc, 1, err)
-        lines = [json.loads(l) for l in open(nd, encoding="utf-8")]
+        with open(nd, encoding="utf-8") as f:
+            lines = [json.loads(l) for l in f]
         by_path = {l["path"]: l for l in lines}
         self.assertEqual(sorted(by_path), ["a.txt", "huge.txt", "sub/b.txt",
                                            "sub/c d.txt", "sub/latin1 ü.txt"])
@@ -271,13 +304,126 @@ class TagDirTest(gzharness.DaemonTestCase):
         lines = [json.loads(l) for l in raw[:-1]]
         self.assertEqual([l["path"] for l in lines],
                          sorted(self.rels, key=lambda r: r.encode("utf-8")))
-        for line in lines:
+        for line, data in zip(lines, raw):
             self.assertEqual(set(line), {"path", "entities"})
-            self.assertEqual(line["entities"],
-                             json.loads(self.expected[line["path"]])["entities"],
-                             line["path"])
+            # The answer's members, byte for byte, behind the path.
+            want = self.expected[line["path"]]
+            members = want[1:want.rindex(b',"offsets":')]
+            self.assertEqual(data, b'{"path":' + json.dumps(line["path"], ensure_ascii=False)
+                             .encode() + b"," + members + b"}", line["path"])
         self.assertEqual(summary(err), (len(self.rels), 0, 0, self.total_entities()))
         self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith(".tag-dir")], [])
+
+    def test_tricky_texts_equal_direct_post_with_every_option(self):
+        src = os.path.join(self.tmp, "tricky-in")
+        os.makedirs(os.path.join(src, "sub"))
+        for name, data in TRICKY.items():
+            with open(os.path.join(src, "sub" if len(data) % 2 else "", name), "wb") as f:
+                f.write(data)
+        rels = sorted(os.path.relpath(os.path.join(d, f), src)
+                      for d, _, fs in os.walk(src) for f in fs)
+        for n, options in enumerate(OPTION_SETS):
+            with self.subTest(options=options):
+                out = self.out_dir("tricky-out-%d" % n)
+                rc, err = run_tag_dir(src, out, "--url", self.url, *options)
+                self.assertEqual(rc, 0, err)
+                entities = 0
+                for rel in rels:
+                    with open(os.path.join(src, rel), "rb") as f:
+                        status, _, want = self.d.request(
+                            "POST", "/tag?" + query_of(options), f.read(),
+                            {"Content-Type": "text/plain; charset=utf-8"})
+                    self.assertEqual(status, 200, want)
+                    entities += len(json.loads(want)["entities"])
+                    with open(os.path.join(out, rel + ".json"), "rb") as f:
+                        self.assertEqual(f.read(), want, rel)
+                self.assertEqual(summary(err), (len(rels), 0, 0, entities))
+
+    def test_raw_road_and_small_requests_give_the_same_bytes(self):
+        # Every file sent raw; files over a small request budget raw and
+        # the others in requests of at most 3 files; many requests at once.
+        for n, (env, options) in enumerate([
+                ({"TAG_DIR_RAW": "1"}, []),
+                ({"TAG_DIR_CHUNK_BYTES": "400"}, ["--chunk", "3", "-j", "5"])]):
+            with self.subTest(env=env):
+                out = self.out_dir("roads-%d" % n)
+                rc, err = run_tag_dir(self.src, out, "--url", self.url, *options, env=env)
+                self.assertEqual(rc, 0, err)
+                self.assertNotIn("note:", err)
+                self.assert_tree_equal_direct_post(out)
+                self.assertEqual(summary(err), (len(self.rels), 0, 0, self.total_entities()))
+
+    def test_request_over_body_limit_is_split(self):
+        # 120 articles of ~4 KB in requests of up to 1000 files and 4 MB:
+        # the first request is over the daemon's 256 KiB and refused (413);
+        # tag-dir halves it, and makes the next ones smaller, until they fit.
+        src = os.path.join(self.tmp, "big-batch-in")
+        os.makedirs(src)
+        rng = random.Random(9)
+        expected = {}
+        for i in range(120):
+            text = " ".join(article(rng, i) for _ in range(12)).encode()
+            rel = "a%03d.txt" % i
+            with open(os.path.join(src, rel), "wb") as f:
+                f.write(text)
+            status, _, expected[rel] = self.d.request(
+                "POST", "/tag", text, {"Content-Type": "text/plain; charset=utf-8"})
+            self.assertEqual(status, 200)
+        self.assertGreater(sum(len(json.dumps(v.decode())) for v in expected.values()), 300000)
+        out = self.out_dir("big-batch-out")
+        rc, err = run_tag_dir(src, out, "--url", self.url, "--chunk", "1000",
+                              env={"TAG_DIR_CHUNK_BYTES": str(4 << 20)})
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(summary(err)[:3], (120, 0, 0))
+        self.assertEqual(tree_files(out), {rel + ".json" for rel in expected})
+        for rel, want in expected.items():
+            with open(os.path.join(out, rel + ".json"), "rb") as f:
+                self.assertEqual(f.read(), want, rel)
+
+    def test_interrupted_leaves_whole_outputs_only(self):
+        for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            with self.subTest(signal=sig):
+                out = self.out_dir("interrupted-%d" % sig)
+                p = subprocess.Popen([TAG_DIR, self.src, out, "-j", "1", "--url", self.url],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE,
+                                     env=dict(os.environ, TAG_DIR_BATCH="3"))
+                deadline = time.monotonic() + 30
+                while (sum(f.endswith(".json") for f in tree_files(out)) < 20
+                       and time.monotonic() < deadline):
+                    time.sleep(0.005)
+                p.send_signal(sig)
+                _, err = p.communicate(timeout=30)
+                err = err.decode("utf-8", "replace")
+                self.assertEqual(p.returncode, status, err)
+                self.assertIn("interrupted (no partial output left)", err)
+                written = [f[:-len(".json")] for f in tree_files(out) if f.endswith(".json")]
+                self.assertGreaterEqual(len(written), 20)
+                self.assertLess(len(written), len(self.rels))
+                self.assertTrue(tree_files(out) <= {r + ".json" for r in self.rels}
+                                | _parents(self.rels), "temporary files left")
+                for rel in written:
+                    with open(os.path.join(out, rel + ".json"), "rb") as f:
+                        self.assertEqual(f.read(), self.expected[rel], rel)
+                rc, err = run_tag_dir(self.src, out, "--url", self.url)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(summary(err)[:3], (len(self.rels) - len(written),
+                                                    len(written), 0))
+                self.assert_tree_equal_direct_post(out)
+
+    @unittest.skipIf(os.geteuid() == 0, "root reads a file of mode 000")
+    def test_unreadable_file_listed(self):
+        src = os.path.join(self.tmp, "unreadable-in")
+        os.makedirs(src)
+        shutil.copy(os.path.join(self.src, self.rels[0]), os.path.join(src, "ok.txt"))
+        with open(os.path.join(src, "secret.txt"), "w") as f:
+            f.write("Kyiv")
+        os.chmod(os.path.join(src, "secret.txt"), 0)
+        out = self.out_dir("unreadable-out")
+        rc, err = run_tag_dir(src, out, "--url", self.url)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("\n  secret.txt: cannot read the file\n", err)
+        self.assertEqual(tree_files(out), {"ok.txt.json"})
 
     def test_daemon_down_at_start_one_message(self):
         port = free_port()
