@@ -10,39 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench-util.h"
 #include "set.h"
 #include "tagger.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU time of this (single-threaded) process: on a machine shared with other
- * work it measures the engine better than the wall clock does. */
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(const char *which)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, which, strlen(which)) == 0)
-			kb = strtol(line + strlen(which), NULL, 10);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
 int main(int argc, char **argv)
 {
@@ -63,8 +34,8 @@ int main(int argc, char **argv)
 		else
 			paths[np++] = argv[i];
 	}
-	long rss0 = rss_kb("VmRSS:");
-	double t0 = now(), c0 = cpu_now();
+	long rss0 = bench_rss_kb("VmRSS:");
+	struct bench_clock t0 = bench_clock_now();
 	struct gz_set *set = NULL;
 	struct gz_diag diag;
 	gz_diag_init(&diag);
@@ -73,51 +44,35 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		return 1;
 	}
-	double load = now() - t0, load_cpu = cpu_now() - c0;
-	long rss1 = rss_kb("VmRSS:");
+	struct bench_clock load = bench_clock_since(t0);
+	long rss1 = bench_rss_kb("VmRSS:");
 
-	FILE *f = fopen(argv[1], "rb");
-	if (!f) {
-		perror(argv[1]);
-		return 1;
-	}
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *text = malloc((size_t)size + 1);
-	if (fread(text, 1, (size_t)size, f) != (size_t)size)
-		return 1;
-	fclose(f);
+	size_t size;
+	char *text = bench_slurp("gz-bench", argv[1], &size);
 
 	struct gz_tagger *t = gz_tagger_new();
 	size_t spans = 0;
-	double best = 1e9, best_cpu = 1e9;
+	struct bench_clock best = BENCH_CLOCK_WORST;
 	for (int r = 0; r < repeat; r++) {
 		spans = 0;
-		double s0 = now(), sc0 = cpu_now();
+		struct bench_clock s0 = bench_clock_now();
 		size_t pos = 0;
-		while (pos < (size_t)size) {
-			size_t end = pos + 65536 < (size_t)size ? pos + 65536 : (size_t)size;
-			/* cut at a line end, and never inside a UTF-8 sequence */
-			while (end < (size_t)size && text[end - 1] != '\n')
-				end++;
+		while (pos < size) {
+			size_t end = bench_piece_end(text, size, pos);
 			struct gz_error err;
 			if (gz_tagger_run(t, set, text + pos, end - pos, &opts, &err) == 0)
 				spans += gz_tagger_span_count(t);
 			pos = end;
 		}
-		double el = now() - s0, cel = cpu_now() - sc0;
-		if (el < best)
-			best = el;
-		if (cel < best_cpu)
-			best_cpu = cel;
+		bench_clock_best(&best, bench_clock_since(s0));
 	}
 	printf("{\"names\": %zu, \"entries\": %zu, \"load_s\": %.3f, \"load_cpu_s\": %.3f, "
 	       "\"set_rss_mb\": %.1f, \"peak_rss_mb\": %.1f, \"corpus_mb\": %.1f, \"scan_s\": %.3f, "
 	       "\"mb_per_s\": %.1f, \"scan_cpu_s\": %.3f, \"mb_per_cpu_s\": %.1f, \"spans\": %zu}\n",
-	       gz_set_name_count(set), gz_set_entry_count(set), load, load_cpu,
-	       (double)(rss1 - rss0) / 1024.0, (double)rss_kb("VmHWM:") / 1024.0, (double)size / 1e6,
-	       best, (double)size / 1e6 / best, best_cpu, (double)size / 1e6 / best_cpu, spans);
+	       gz_set_name_count(set), gz_set_entry_count(set), load.wall, load.cpu,
+	       (double)(rss1 - rss0) / 1024.0, (double)bench_rss_kb("VmHWM:") / 1024.0,
+	       (double)size / 1e6, best.wall, (double)size / 1e6 / best.wall, best.cpu,
+	       (double)size / 1e6 / best.cpu, spans);
 	gz_tagger_free(t);
 	gz_set_unref(set);
 	free(text);

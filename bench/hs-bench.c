@@ -17,7 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "bench-util.h"
 
 struct ctx {
 	const unsigned char *buf;
@@ -25,33 +26,6 @@ struct ctx {
 	const size_t *lens;
 	size_t all, whole;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(const char *which)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, which, strlen(which)) == 0)
-			kb = strtol(line + strlen(which), NULL, 10);
-	if (f)
-		fclose(f);
-	return kb;
-}
 
 /* ASCII letters and digits, and any byte of a multi-byte UTF-8 sequence
  * (which we take as a letter: names are mostly Latin with diacritics). */
@@ -73,27 +47,6 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 	return 0;
 }
 
-static char *slurp(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "hs-bench: cannot read %s\n", path);
-		exit(1);
-	}
-	b[n] = 0;
-	fclose(f);
-	*size = (size_t)n;
-	return b;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -106,7 +59,7 @@ int main(int argc, char **argv)
 			repeat = atoi(argv[++i]);
 
 	size_t nsize;
-	char *names = slurp(argv[1], &nsize);
+	char *names = bench_slurp("hs-bench", argv[1], &nsize);
 	size_t cap = 1024, n = 0;
 	const char **pats = malloc(cap * sizeof *pats);
 	size_t *lens = malloc(cap * sizeof *lens);
@@ -131,8 +84,8 @@ int main(int argc, char **argv)
 		ids[i] = (unsigned int)i;
 	}
 
-	long rss0 = rss_kb("VmRSS:");
-	double t0 = now(), c0 = cpu_now();
+	long rss0 = bench_rss_kb("VmRSS:");
+	struct bench_clock t0 = bench_clock_now();
 	hs_database_t *db = NULL;
 	hs_compile_error_t *cerr = NULL;
 	if (hs_compile_lit_multi(pats, flags, ids, lens, (unsigned int)n, HS_MODE_BLOCK, NULL, &db,
@@ -141,7 +94,7 @@ int main(int argc, char **argv)
 			cerr->expression);
 		return 1;
 	}
-	double compile = now() - t0, compile_cpu = cpu_now() - c0;
+	struct bench_clock compile = bench_clock_since(t0);
 	size_t dbsize = 0;
 	hs_database_size(db, &dbsize);
 	hs_scratch_t *scratch = NULL;
@@ -149,21 +102,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hs-bench: cannot allocate scratch\n");
 		return 1;
 	}
-	long rss1 = rss_kb("VmRSS:");
+	long rss1 = bench_rss_kb("VmRSS:");
 
 	size_t size;
-	char *text = slurp(argv[2], &size);
+	char *text = bench_slurp("hs-bench", argv[2], &size);
 	struct ctx c = {0};
 	c.lens = lens;
-	double best = 1e9, best_cpu = 1e9;
+	struct bench_clock best = BENCH_CLOCK_WORST;
 	for (int r = 0; r < repeat; r++) {
 		c.all = c.whole = 0;
-		double s0 = now(), sc0 = cpu_now();
+		struct bench_clock s0 = bench_clock_now();
 		size_t pos = 0;
 		while (pos < size) {
-			size_t end = pos + 65536 < size ? pos + 65536 : size;
-			while (end < size && text[end - 1] != '\n')
-				end++;
+			size_t end = bench_piece_end(text, size, pos);
 			c.buf = (const unsigned char *)text + pos;
 			c.len = end - pos;
 			if (hs_scan(db, text + pos, (unsigned int)(end - pos), 0, scratch, on_match, &c) !=
@@ -173,19 +124,16 @@ int main(int argc, char **argv)
 			}
 			pos = end;
 		}
-		double el = now() - s0, cel = cpu_now() - sc0;
-		if (el < best)
-			best = el;
-		if (cel < best_cpu)
-			best_cpu = cel;
+		bench_clock_best(&best, bench_clock_since(s0));
 	}
 	printf("{\"patterns\": %zu, \"compile_s\": %.3f, \"compile_cpu_s\": %.3f, \"db_mb\": %.1f, "
 	       "\"compile_rss_mb\": %.1f, \"peak_rss_mb\": %.1f, \"corpus_mb\": %.1f, "
 	       "\"scan_s\": %.3f, \"mb_per_s\": %.1f, \"scan_cpu_s\": %.3f, \"mb_per_cpu_s\": %.1f, "
 	       "\"matches\": %zu, \"whole_word\": %zu, \"hs_version\": \"%s\"}\n",
-	       n, compile, compile_cpu, (double)dbsize / 1e6, (double)(rss1 - rss0) / 1024.0,
-	       (double)rss_kb("VmHWM:") / 1024.0, (double)size / 1e6, best, (double)size / 1e6 / best,
-	       best_cpu, (double)size / 1e6 / best_cpu, c.all, c.whole, hs_version());
+	       n, compile.wall, compile.cpu, (double)dbsize / 1e6, (double)(rss1 - rss0) / 1024.0,
+	       (double)bench_rss_kb("VmHWM:") / 1024.0, (double)size / 1e6, best.wall,
+	       (double)size / 1e6 / best.wall, best.cpu, (double)size / 1e6 / best.cpu, c.all,
+	       c.whole, hs_version());
 	hs_free_scratch(scratch);
 	hs_free_database(db);
 	return 0;

@@ -242,6 +242,57 @@ def measure_hyperscan(a, corpus, names):
     return last_json(out)
 
 
+def measure_tag_end_to_end(a, corpus, data, mb):
+    """`gaztagd --tag CORPUS > /dev/null` with the names only (cities-plain,
+    the dictionary rg reads), less the same run on an empty file (the load):
+    what a user of --tag gets, JSON answer included."""
+    gaz = os.path.join(data, "cities-plain.yaml")
+    log("gaztagd --tag %s --gazetteers cities-plain.yaml > /dev/null (best of 3, and on an "
+        "empty file for the load)" % os.path.basename(corpus))
+    r = {"gazetteer": "cities-plain.yaml"}
+    best = {}
+    for label, path in (("load", os.devnull), ("total", corpus)):
+        for _ in range(3):
+            with open(os.devnull, "wb") as null:
+                t0 = time.perf_counter()
+                p = subprocess.Popen([a.gaztagd, "--tag", path, "--gazetteers", gaz], stdout=null,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                _, status, ru = os.wait4(p.pid, 0)
+                wall = time.perf_counter() - t0
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError("gaztagd --tag %s failed" % path)
+            cpu = ru.ru_utime + ru.ru_stime
+            b = best.setdefault(label, {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": 0})
+            b["wall_s"], b["cpu_s"] = min(b["wall_s"], wall), min(b["cpu_s"], cpu)
+            b["peak_rss_mb"] = max(b["peak_rss_mb"], ru.ru_maxrss / 1024)
+    r.update({k + "_" + x: round(v, 3) for k, d in best.items() for x, v in d.items()})
+    tag_cpu = best["total"]["cpu_s"] - best["load"]["cpu_s"]
+    tag_wall = best["total"]["wall_s"] - best["load"]["wall_s"]
+    r["mb_per_cpu_s"] = round(mb / tag_cpu, 1) if tag_cpu > 0.01 else None
+    r["mb_per_s"] = round(mb / tag_wall, 1) if tag_wall > 0.01 else None
+    return r
+
+
+def measure_big_http(a, data, corpus, quick):
+    """bench/big-bodies.py: a 10 MB raw body and 10 MB of NDJSON over HTTP."""
+    log("HTTP: 10 MB raw body and 10 MB of NDJSON in 2 KB lines (bench/big-bodies.py)")
+    cmd = [a.python, os.path.join(a.root, "bench", "big-bodies.py"), "--gaztagd", a.gaztagd,
+           "--gazetteers", os.path.join(data, "cities-plain.yaml"), "--corpus", corpus,
+           "--rounds", "3" if quick else "7", "--mb", "2" if quick else "10"]
+    if a.compare:
+        cmd += ["--compare", a.compare]
+    _, out, _, _, _ = run(cmd, timeout=1800)
+    return last_json(out)
+
+
+def measure_tag_dir(a, quick):
+    """bench/tag-dir-bench: scripts/tag-dir on 10,000 files of 2 KB."""
+    log("scripts/tag-dir on %d files of 2 KB (bench/tag-dir-bench)" % (1000 if quick else 10000))
+    _, out, _, _, _ = run([os.path.join(a.root, "bench", "tag-dir-bench"), "--gaztagd", a.gaztagd,
+                           "--files", "1000" if quick else "10000"], timeout=1800)
+    return last_json(out)
+
+
 def measure_scale(a, data, quick):
     sets = [("cities", "cities.yaml"), ("cities names only", "cities-plain.yaml"),
             ("synthetic 1M", "synthetic-1m.yaml")]
@@ -438,6 +489,50 @@ def build_report(R):
                         w["latency_us"]["max"] / 1000, err))
         L.append("")
         L.append("gaztagd ÷ nginx requests/s: %.2f" % (t["rps"] / n["rps"]))
+    te = R.get("tag_end_to_end")
+    if te:
+        L.append("")
+        L.append("End to end (issue 14): what users get, JSON answers included. `gaztagd --tag` "
+                 "on the whole corpus as one text with `%s` (the names rg reads), output to "
+                 "/dev/null, best of 3, less the same run on an empty file (the load, %.2f s "
+                 "CPU):" % (te["gazetteer"], te["load_cpu_s"]))
+        L.append("")
+        L.append("| what | MB/s CPU | MB/s wall | peak RSS MB | ÷ rg whole run | ÷ rg scan only |")
+        L.append("|---|---:|---:|---:|---:|---:|")
+        L.append("| `gaztagd --tag corpus > /dev/null` | %s | %s | %.0f | %s | %s |"
+                 % (fmt(te["mb_per_cpu_s"]), fmt(te["mb_per_s"]), te["total_peak_rss_mb"],
+                    ratio(te["mb_per_cpu_s"], rg["mb_per_cpu_s_total"]),
+                    ratio(te["mb_per_cpu_s"], rg["mb_per_cpu_s_scan"])))
+    bh = R.get("big_http")
+    if bh:
+        L.append("")
+        L.append("Big bodies over HTTP (bench/big-bodies.py, curl, one request at a time, %d "
+                 "rounds; a %.1f MB raw text, and %.1f MB of NDJSON in %d lines; `cities-plain.yaml`). "
+                 "First byte: from the request's last byte to the answer's first."
+                 % (bh["rounds"], bh["raw_bytes"] / 1e6, bh["ndjson_bytes"] / 1e6, bh["ndjson_lines"]))
+        L.append("")
+        L.append("| gaztagd | raw MB/s best | raw median | NDJSON MB/s best | NDJSON median | "
+                 "NDJSON first byte s | last byte s | RSS idle → after → peak MB |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---|")
+        for name, r in bh["runs"].items():
+            L.append("| %s (`%s`) | %.1f | %.1f | %.1f | %.1f | %.3f | %.3f | %d → %d → %d |"
+                     % ("this build" if name == "gaztag" else "compared", r["binary"],
+                        r["raw"]["mb_per_s_best"], r["raw"]["mb_per_s_median"],
+                        r["ndjson"]["mb_per_s_best"], r["ndjson"]["mb_per_s_median"],
+                        r["ndjson"]["first_byte_median_s"], r["ndjson"]["last_byte_median_s"],
+                        r["rss_idle_kb"] // 1024, r["rss_after_kb"] // 1024, r["rss_peak_kb"] // 1024))
+        if "same_answer_raw" in bh:
+            L.append("")
+            L.append("Answers byte for byte the same as the compared build's: raw %s, NDJSON %s."
+                     % (bh["same_answer_raw"], bh["same_answer_ndjson"]))
+    td = R.get("tag_dir")
+    if td:
+        L.append("")
+        L.append("`scripts/tag-dir` (bench/tag-dir-bench, %d files of ~%d bytes, default -j, %d "
+                 "runs): cold %d files/s best, %d worst; resume (all up to date) %d files/s best."
+                 % (td["files"], td["bytes"] // td["files"], len(td["runs"]),
+                    td["cold"]["files_per_s"], td["cold"]["worst_files_per_s"],
+                    td["resume"]["files_per_s"]))
     return "\n".join(L)
 
 
@@ -480,6 +575,23 @@ def targets(R):
             "%.2f (%.0f vs %.0f req/s)" % (q, h["gaztagd_tag"]["rps"], h["nginx_static"]["rps"]))
         p99 = h["gaztagd_tag"]["p99_ms"]
         row("HTTP p99 < 5 ms at 50 connections", p99 < 5, "%.2f ms" % p99)
+    te = R.get("tag_end_to_end")
+    if te and te["mb_per_cpu_s"]:
+        row("`--tag` end to end ≥ 100 MB/s CPU (issue 14)", te["mb_per_cpu_s"] >= 100,
+            "%.1f MB/s CPU, %s wall, peak RSS %.0f MB for %.0f MB of text"
+            % (te["mb_per_cpu_s"], fmt(te["mb_per_s"]), te["total_peak_rss_mb"], R["data"]["corpus_mb"]))
+    bh = R.get("big_http")
+    if bh:
+        g = bh["runs"]["gaztag"]
+        for kind, label in (("raw", "a 10 MB raw body"), ("ndjson", "10 MB of NDJSON")):
+            row("HTTP: %s ≥ 80 MB/s (issue 14)" % label, g[kind]["mb_per_s_median"] >= 80,
+                "%.1f MB/s median, %.1f best" % (g[kind]["mb_per_s_median"], g[kind]["mb_per_s_best"]))
+    td = R.get("tag_dir")
+    if td:
+        row("tag-dir ≥ 5,000 files/s on 10,000 files of 2 KB (issue 14)",
+            td["cold"]["files_per_s"] >= 5000,
+            "%d files/s best of %d cold runs (%d worst)" % (td["cold"]["files_per_s"], len(td["runs"]),
+                                                           td["cold"]["worst_files_per_s"]))
     return out
 
 
@@ -506,7 +618,7 @@ def update_results_md(path, R, table, tmd):
         "",
         table,
         "",
-        "### Targets of issue 7",
+        "### Targets (issues 7 and 14)",
         "",
         tmd,
         "",
@@ -533,6 +645,7 @@ def main():
     ap.add_argument("--hs-bench", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-http", action="store_true")
+    ap.add_argument("--compare", help="an older gaztagd, measured beside this one (big bodies)")
     ap.add_argument("--command", default="bench/run")
     a = ap.parse_args()
     a.python = sys.executable
@@ -574,6 +687,9 @@ def main():
     R["ripgrep"] = measure_ripgrep(a, corpus, names, mb)
     log("  ripgrep: %.1f MB/s whole run, %s MB/s scan only (CPU)"
         % (R["ripgrep"]["mb_per_cpu_s_total"], fmt(R["ripgrep"]["mb_per_cpu_s_scan"])))
+    R["tag_end_to_end"] = measure_tag_end_to_end(a, corpus, data, mb)
+    log("  gaztagd --tag: %s MB/s (CPU, load subtracted), peak RSS %.0f MB"
+        % (fmt(R["tag_end_to_end"]["mb_per_cpu_s"]), R["tag_end_to_end"]["total_peak_rss_mb"]))
     R["pyahocorasick"] = measure_aho(a, corpus, names)
     log("  pyahocorasick: %.1f MB/s (CPU)" % R["pyahocorasick"]["mb_per_cpu_s"])
     R["hyperscan"] = measure_hyperscan(a, corpus, names)
@@ -582,6 +698,8 @@ def main():
     R["scale"] = measure_scale(a, data, a.quick)
     if not a.no_http:
         R["http"] = measure_http(a, data, out_dir, a.quick)
+        R["big_http"] = measure_big_http(a, data, corpus, a.quick)
+        R["tag_dir"] = measure_tag_dir(a, a.quick)
 
     R["loadavg_end"] = loadavg()
     R["run_s"] = round(time.time() - t_start, 1)

@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "set.h"
+#include "tagger.h"
 
 #define check(cond, ...)                                                          \
 	do {                                                                      \
@@ -66,6 +67,32 @@ static inline int fuzz_load_set(const char *yaml, size_t len, struct gz_diag *di
 	int r = gz_set_load(paths, 1, diag, out, err);
 	close(fd);
 	return r;
+}
+
+/* What a target that tags needs, made once in LLVMFuzzerInitialize: the set
+ * of its embedded gazetteer yaml[0..len) and a tagger.  Aborts, naming the
+ * target and printing the problems, when either cannot be made: a target
+ * that checks nothing must not look like one that passes. */
+static inline void fuzz_setup_tagging(const char *target, const char *yaml, size_t len,
+				      struct gz_set **set, struct gz_tagger **tagger)
+{
+	struct gz_diag diag;
+	struct gz_error err;
+	memset(&err, 0, sizeof err);
+	gz_diag_init(&diag);
+	if (fuzz_load_set(yaml, len, &diag, set, &err) != 0) {
+		for (size_t i = 0; i < diag.count; i++)
+			fprintf(stderr, "%s\n", diag.lines[i]);
+		fprintf(stderr, "%s: the embedded gazetteer does not load: %s\n", target,
+			err.message);
+		abort();
+	}
+	gz_diag_clear(&diag);
+	*tagger = gz_tagger_new();
+	if (!*tagger) {
+		fprintf(stderr, "%s: no memory for a tagger\n", target);
+		abort();
+	}
 }
 
 /* Byte offset -> offset in code points or UTF-16 units, counted the slow

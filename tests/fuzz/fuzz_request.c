@@ -1,9 +1,8 @@
 /*
  * libFuzzer target: any bytes as a POST /tag body, JSON or NDJSON (the
  * first byte chooses: even JSON, odd NDJSON; the rest is the body, not
- * NUL-terminated, as a body read off the network is not).  Built only when
- * daemon/request.h exists: it calls the body parsers of http.c through the
- * functions that header exposes (see tests/fuzz/meson.build).
+ * NUL-terminated, as a body read off the network is not), through the body
+ * parsers the daemon runs (daemon/request.h, part of the engine library).
  *
  * Checks, besides no crash and no leak:
  *  - JSON: either a request (text and options) that tags to a response that
@@ -47,14 +46,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	struct gz_error err = {0};
-	if (fuzz_load_set(GAZETTEER, sizeof GAZETTEER - 1, NULL, &set, &err) != 0) {
-		fprintf(stderr, "fuzz_request: the embedded gazetteer does not load: %s\n", err.message);
-		abort();
-	}
-	tagger = gz_tagger_new();
-	if (!tagger)
-		abort();
+	fuzz_setup_tagging("fuzz_request", GAZETTEER, sizeof GAZETTEER - 1, &set, &tagger);
 	const char *ign = getenv("GZ_FUZZ_IGNORE");
 	ignore_error_utf8 = ign && strstr(ign, "error-utf8");
 	return 0;

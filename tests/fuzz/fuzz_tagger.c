@@ -133,21 +133,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	struct gz_diag diag;
-	struct gz_error err = {0};
-	gz_diag_init(&diag);
-	if (fuzz_load_set(GAZETTEER, sizeof GAZETTEER - 1, &diag, &set, &err) != 0) {
-		for (size_t i = 0; i < diag.count; i++)
-			fprintf(stderr, "%s\n", diag.lines[i]);
-		fprintf(stderr, "fuzz_tagger: the embedded gazetteer does not load: %s\n", err.message);
-		abort();
-	}
-	gz_diag_clear(&diag);
+	fuzz_setup_tagging("fuzz_tagger", GAZETTEER, sizeof GAZETTEER - 1, &set, &tagger);
 	const char *ign = getenv("GZ_FUZZ_IGNORE");
 	ignore_longest_overlap = ign && strstr(ign, "longest-overlap");
-	tagger = gz_tagger_new();
-	if (!tagger)
-		abort();
 	return 0;
 }
 

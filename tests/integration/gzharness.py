@@ -213,6 +213,42 @@ class Daemon:
         s = socket.create_connection((self.host, self.port), timeout=timeout)
         return s
 
+    def send_raw(self, raw, timeout=10):
+        """Send the bytes raw on a connection of their own and return all
+        the server sends back until it closes (or the timeout); b"" when it
+        resets the connection first.  A server that refuses a request before
+        it was all sent may break the pipe: the answer is still read."""
+        s = self.raw_socket()
+        try:
+            try:
+                s.sendall(raw)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                return recv_all(s, timeout)
+            except ConnectionResetError:
+                return b""
+        finally:
+            s.close()
+
+    def uses_asan(self):
+        """True when this gaztagd is an AddressSanitizer build (its
+        quarantine holds freed memory, so RSS bounds do not apply)."""
+        with open("/proc/%d/maps" % self.proc.pid) as f:
+            return "libasan" in f.read()
+
+    def socket_count(self):
+        """The sockets the daemon holds: its listening socket and one per
+        accepted connection."""
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % self.proc.pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd)).startswith("socket:"):
+                    n += 1
+            except OSError:
+                pass
+        return n
+
 
 def write_config(path, config):
     with open(path, "w", encoding="utf-8") as f:
@@ -242,6 +278,57 @@ def recv_all(sock, timeout=10):
     return b"".join(chunks)
 
 
+def closed_by_peer(sock, timeout):
+    """True when the server closes sock (EOF or reset) within timeout,
+    whatever it sends first."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def read_responses(sock, n, timeout=10):
+    """n HTTP/1.1 responses read off sock in order, each (status, headers,
+    body), using their Content-Length (the daemon always sends one); fewer
+    when the server closes first."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            b = sock.recv(65536)
+            if not b:
+                return out
+            buf += b
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status, hdrs, _ = parse_response(head + b"\r\n\r\n")
+        length = int(hdrs.get("content-length", "0"))
+        while len(rest) < length:
+            b = sock.recv(65536)
+            if not b:
+                break
+            rest += b
+        out.append((status, hdrs, rest[:length]))
+        buf = rest[length:]
+    return out
+
+
+def wait_for(pred, timeout, step=0.05):
+    """pred()'s first true value, polled every step seconds for up to
+    timeout seconds; its last (false) value after that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def parse_response(raw):
     """(status, headers dict lower-case, body) of one raw HTTP/1.1 response."""
     head, _, body = raw.partition(b"\r\n\r\n")
@@ -254,8 +341,14 @@ def parse_response(raw):
     return status, hdrs, body
 
 
+# The answer's span for the text "Kyiv" with the default GAZETTEERS.
+KYIV_SPAN = {"start": 0, "end": 4, "text": "Kyiv", "type": "place", "id": "kyiv",
+             "name": "Kyiv", "attrs": {"country": "UA", "population": 2952301}}
+
+
 class DaemonTestCase(unittest.TestCase):
-    """One daemon for the whole class (started in setUpClass)."""
+    """One daemon for the whole class (started in setUpClass with
+    daemon_kwargs), which must exit 0 when stopped in tearDownClass."""
 
     daemon_kwargs = {}
 
@@ -268,6 +361,15 @@ class DaemonTestCase(unittest.TestCase):
         rc = cls.d.stop()
         if rc != 0:
             raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+
+    def assert_serving(self, timeout=5):
+        """Asserts that a daemon on the default GAZETTEERS answers POST /tag
+        "Kyiv" exactly, within timeout seconds; returns how long it took."""
+        t0 = time.monotonic()
+        status, body, _ = self.d.json("POST", "/tag", b"Kyiv", timeout=timeout)
+        self.assertEqual((status, body),
+                         (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
+        return time.monotonic() - t0
 
 
 def project_version():

@@ -28,107 +28,23 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gzharness import (GAZETTEERS, SOURCE_ROOT, Daemon, gaztagd_path,  # noqa: E402
-                       parse_response, recv_all)
+from gzharness import (GAZETTEERS, KYIV_SPAN, SOURCE_ROOT,  # noqa: E402
+                       Daemon, DaemonTestCase, gaztagd_path, parse_response,
+                       read_responses, recv_all, wait_for)
 
 LIMIT = 1 << 20
 TIMEOUT = 2       # connection_timeout of the slow-client daemon
 MIN_RATE = 1024   # GZ_DEADLINE_MIN_RATE: the slowest body rate allowed, bytes/s
 
-KYIV = {"start": 0, "end": 4, "text": "Kyiv", "type": "place", "id": "kyiv",
-        "name": "Kyiv", "attrs": {"country": "UA", "population": 2952301}}
 
-
-def uses_asan(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
-def socket_count(pid):
-    """The sockets the daemon holds: its listening socket and one per
-    accepted connection."""
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
-                n += 1
-        except OSError:
-            pass
-    return n
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
-def closed_by_peer(sock, timeout):
-    """True when the server closes sock (EOF or reset) within timeout,
-    whatever it sends first."""
-    sock.settimeout(timeout)
-    try:
-        while sock.recv(65536):
-            pass
-        return True
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
-
-
-def read_responses(sock, n, timeout=10):
-    """n HTTP/1.1 responses read off sock in order, each (status, headers,
-    body), using their Content-Length (the daemon always sends one)."""
-    sock.settimeout(timeout)
-    buf = b""
-    out = []
-    while len(out) < n:
-        while b"\r\n\r\n" not in buf:
-            b = sock.recv(65536)
-            if not b:
-                return out
-            buf += b
-        head, _, rest = buf.partition(b"\r\n\r\n")
-        status, hdrs, _ = parse_response(head + b"\r\n\r\n")
-        length = int(hdrs.get("content-length", "0"))
-        while len(rest) < length:
-            b = sock.recv(65536)
-            if not b:
-                break
-            rest += b
-        out.append((status, hdrs, rest[:length]))
-        buf = rest[length:]
-    return out
-
-
-class ServingMixin:
-    def assert_serving(self, timeout=5):
-        t0 = time.monotonic()
-        status, body, _ = self.d.json("POST", "/tag", b"Kyiv", timeout=timeout)
-        self.assertEqual((status, body), (200, {"entities": [KYIV], "offsets": "codepoint"}))
-        return time.monotonic() - t0
-
-
-class SlowClientTest(ServingMixin, unittest.TestCase):
+class SlowClientTest(DaemonTestCase):
     """Slowloris: libmicrohttpd's timeout is an idle timeout, which a client
     sending a byte every half second never meets.  gaztagd gives each
     request a deadline instead (daemon/deadline.h): headers within
     connection_timeout, the body at 1 KiB/s on average after that."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(config={"connection_timeout": TIMEOUT, "max_body_bytes": LIMIT,
-                               "threads": 2, "max_connections": 500})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+    daemon_kwargs = {"config": {"connection_timeout": TIMEOUT, "max_body_bytes": LIMIT,
+                                "threads": 2, "max_connections": 500}}
 
     def trickle(self, clients, prefix, payload, interval=0.5, limit=TIMEOUT + 8):
         """clients connections each send prefix at once and then payload
@@ -219,7 +135,7 @@ class SlowClientTest(ServingMixin, unittest.TestCase):
         finally:
             s.close()
         self.assertEqual(status, 200)
-        self.assertEqual(json.loads(got)["entities"], [KYIV])
+        self.assertEqual(json.loads(got)["entities"], [KYIV_SPAN])
 
     def test_keep_alive_connection_is_not_cut_between_quick_requests(self):
         # Requests every 0.5 s for 3 s on one connection: each request is
@@ -251,7 +167,7 @@ class SlowClientTest(ServingMixin, unittest.TestCase):
             s.close()
 
 
-class ConnectionLimitTest(ServingMixin, unittest.TestCase):
+class ConnectionLimitTest(DaemonTestCase):
     """Past max_connections, libmicrohttpd (epoll) stops accepting: the
     connections over the limit wait in the kernel's accept queue (they are
     not refused, and get no 503), and are served as soon as slots free.
@@ -268,28 +184,22 @@ class ConnectionLimitTest(ServingMixin, unittest.TestCase):
             if hard != resource.RLIM_INFINITY and hard < want:
                 raise unittest.SkipTest("RLIMIT_NOFILE hard limit %d < %d" % (hard, want))
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-        cls.d = Daemon(config={"connection_timeout": 60, "threads": 2,
-                               "max_connections": cls.MAX})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+        cls.daemon_kwargs = {"config": {"connection_timeout": 60, "threads": 2,
+                                        "max_connections": cls.MAX}}
+        super().setUpClass()
 
     def test_idle_connections_past_the_limit_wait_and_health_answers_once_released(self):
-        pid = self.d.proc.pid
-        base = wait_for(lambda: socket_count(pid) == 1 and 1, 5)
+        base = wait_for(lambda: self.d.socket_count() == 1 and 1, 5)
         self.assertEqual(base, 1, "the daemon should hold only its listening socket")
         held = []
         try:
             for _ in range(self.HOLD):
                 held.append(socket.create_connection((self.d.host, self.d.port), timeout=5))
             # The daemon takes exactly max_connections of them...
-            self.assertEqual(wait_for(lambda: socket_count(pid) == 1 + self.MAX, 10), True,
-                             "daemon holds %d sockets" % socket_count(pid))
+            self.assertEqual(wait_for(lambda: self.d.socket_count() == 1 + self.MAX, 10), True,
+                             "daemon holds %d sockets" % self.d.socket_count())
             time.sleep(0.5)
-            self.assertEqual(socket_count(pid), 1 + self.MAX)
+            self.assertEqual(self.d.socket_count(), 1 + self.MAX)
             # ...and closes none: the others wait in the accept queue.
             for s in held:
                 s.setblocking(False)
@@ -316,8 +226,8 @@ class ConnectionLimitTest(ServingMixin, unittest.TestCase):
                 s.close()
         for _ in range(20):
             self.assertLess(self.assert_serving(), 5.0)
-        self.assertEqual(wait_for(lambda: socket_count(pid) == 1, 10), True,
-                         "sockets left behind: %d" % socket_count(pid))
+        self.assertEqual(wait_for(lambda: self.d.socket_count() == 1, 10), True,
+                         "sockets left behind: %d" % self.d.socket_count())
 
 
 class FdLimitTest(unittest.TestCase):
@@ -342,9 +252,9 @@ class FdLimitTest(unittest.TestCase):
             self.assertGreaterEqual(int(line.split()[3]), 1000 + 64)
             for _ in range(600):
                 held.append(socket.create_connection((d.host, d.port), timeout=5))
-            self.assertEqual(wait_for(lambda: socket_count(d.proc.pid) == 601, 10), True,
+            self.assertEqual(wait_for(lambda: d.socket_count() == 601, 10), True,
                              "only %d of 600 connections accepted"
-                             % (socket_count(d.proc.pid) - 1))
+                             % (d.socket_count() - 1))
         finally:
             for s in held:
                 s.close()
@@ -375,32 +285,9 @@ class FdLimitTest(unittest.TestCase):
                       "LimitNOFILE= or ulimit -n, or lower max_connections)\n", lines)
 
 
-class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(config={"connection_timeout": 5, "max_body_bytes": LIMIT,
-                               "threads": 2})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
-
-    def send_raw(self, raw, timeout=10):
-        s = self.d.raw_socket()
-        try:
-            try:
-                s.sendall(raw)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # refused before it was all sent: the answer is read below
-            try:
-                return recv_all(s, timeout)
-            except ConnectionResetError:
-                return b""
-        finally:
-            s.close()
+class ProtocolAbuseTest(DaemonTestCase):
+    daemon_kwargs = {"config": {"connection_timeout": 5, "max_body_bytes": LIMIT,
+                                "threads": 2}}
 
     # --- absurd headers --------------------------------------------------
     # libmicrohttpd refuses a header block over its per-connection memory
@@ -413,18 +300,18 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
         self.assertEqual(hdrs.get("connection", "").lower(), "close")
 
     def test_64_kib_header_line_gets_431(self):
-        self.assert_431(self.send_raw(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
+        self.assert_431(self.d.send_raw(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
                                       + b"a" * 65536 + b"\r\n\r\n"))
         self.assert_serving()
 
     def test_10000_headers_get_431(self):
         headers = b"".join(b"X-H%d: v\r\n" % i for i in range(10000))
-        self.assert_431(self.send_raw(b"POST /tag HTTP/1.1\r\nHost: x\r\n" + headers
+        self.assert_431(self.d.send_raw(b"POST /tag HTTP/1.1\r\nHost: x\r\n" + headers
                                       + b"Content-Length: 4\r\n\r\nKyiv"))
         self.assert_serving()
 
     def test_10000_empty_valued_headers_get_431(self):
-        self.assert_431(self.send_raw(b"GET /health HTTP/1.1\r\n" + b"a:\r\n" * 10000 + b"\r\n"))
+        self.assert_431(self.d.send_raw(b"GET /health HTTP/1.1\r\n" + b"a:\r\n" * 10000 + b"\r\n"))
         self.assert_serving()
 
     def test_headers_under_the_limit_are_fine(self):
@@ -477,13 +364,8 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
     def test_pipelined_requests_after_a_refused_body_are_dropped_with_close(self):
         # A body refused from its headers is not read; nothing after it on
         # the connection can be found, so the answer says close.
-        s = self.d.raw_socket()
-        try:
-            s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
-                      % (LIMIT + 1) + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = recv_all(s)
-        finally:
-            s.close()
+        data = self.d.send_raw(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                               % (LIMIT + 1) + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         status, hdrs, _ = parse_response(data)
         self.assertEqual((status, hdrs["connection"].lower()), (413, "close"))
         self.assertEqual(data.count(b"HTTP/1.1 "), 1)
@@ -507,22 +389,21 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
             s.close()
 
     def test_requests_cut_mid_body_leave_nothing_behind(self):
-        pid = self.d.proc.pid
-        self.assertEqual(wait_for(lambda: socket_count(pid) == 1, 10), True)
+        self.assertEqual(wait_for(lambda: self.d.socket_count() == 1, 10), True)
         # A first round warms the allocator up (each worker thread's malloc
         # arena grows to hold a body once); a leak shows as growth over the
         # second round, which does the same again.
         self.cut_requests(300)
-        self.assertEqual(wait_for(lambda: socket_count(pid) == 1, 10), True)
+        self.assertEqual(wait_for(lambda: self.d.socket_count() == 1, 10), True)
         rss0 = self.d.rss_kb()
         self.cut_requests(300)
         # No stall: others are answered while the daemon cleans up (a
         # generous bound: the machine running the suite may be loaded).
         self.assertLess(self.assert_serving(), 5.0)
         # No leak: every socket is closed and memory is where it was.
-        self.assertEqual(wait_for(lambda: socket_count(pid) == 1, 10), True,
-                         "sockets left open: %d" % (socket_count(pid) - 1))
-        if not uses_asan(pid):  # LeakSanitizer checks the heap at exit there
+        self.assertEqual(wait_for(lambda: self.d.socket_count() == 1, 10), True,
+                         "sockets left open: %d" % (self.d.socket_count() - 1))
+        if not self.d.uses_asan():  # LeakSanitizer checks the heap at exit there
             # glibc's arenas move by a few MB between rounds on a loaded
             # machine, so this bound only catches runaway growth; the ASan
             # build's LeakSanitizer (at the daemon's exit) catches any leak
@@ -543,7 +424,7 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
         status, hdrs, body = parse_response(data)
         self.assertEqual(status, 200)
         self.assertEqual(hdrs["connection"].lower(), "close")
-        self.assertEqual(json.loads(body), {"entities": [KYIV], "offsets": "codepoint"})
+        self.assertEqual(json.loads(body), {"entities": [KYIV_SPAN], "offsets": "codepoint"})
 
     def test_http_1_0_with_keep_alive_keeps_the_connection(self):
         s = self.d.raw_socket()
@@ -572,7 +453,7 @@ class ProtocolAbuseTest(ServingMixin, unittest.TestCase):
         self.assertEqual((status, hdrs["connection"].lower()), (200, "close"))
 
 
-class GigabyteBodyTest(ServingMixin, unittest.TestCase):
+class GigabyteBodyTest(DaemonTestCase):
     """1 GiB streamed at the daemon: with Content-Length it is refused from
     the headers (413); chunked, the excess is read and dropped up to 64 MiB
     past the limit (GZ_DRAIN_MAX in http.c), then the connection is cut.
@@ -581,16 +462,8 @@ class GigabyteBodyTest(ServingMixin, unittest.TestCase):
     GIB = 1 << 30
     DRAIN = 64 << 20
 
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(config={"connection_timeout": 10, "max_body_bytes": LIMIT,
-                               "threads": 2})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+    daemon_kwargs = {"config": {"connection_timeout": 10, "max_body_bytes": LIMIT,
+                                "threads": 2}}
 
     def stream(self, chunked):
         """(bytes of body sent before the server stopped taking them, the
@@ -795,7 +668,7 @@ class SecurityDefaultsTest(unittest.TestCase):
                 self.assertEqual(t["Gid"], [nobody.pw_gid] * 4)
                 self.assertNotIn(0, t["Groups"])
             status, body, _ = d.tag("Kyiv")
-            self.assertEqual((status, body["entities"]), (200, [KYIV]))
+            self.assertEqual((status, body["entities"]), (200, [KYIV_SPAN]))
             # A reload after the drop reads the gazetteers as nobody.
             d.proc.send_signal(signal.SIGHUP)
             self.assertIsNotNone(d.wait_log("reloaded (SIGHUP)", 10), d.log())

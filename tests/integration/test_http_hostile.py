@@ -4,7 +4,6 @@ NUL and random bytes, and memory over many requests.
 The daemon runs with a 2-second connection timeout and a 1 MiB body limit
 so that these tests are quick; the behaviour does not depend on the sizes."""
 
-import http.client
 import json
 import os
 import random
@@ -15,40 +14,21 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gzharness import Daemon, parse_response, recv_all  # noqa: E402
+from gzharness import (KYIV_SPAN, DaemonTestCase,  # noqa: E402
+                       closed_by_peer, parse_response)
 
 LIMIT = 1 << 20
 TIMEOUT = 2
 
-KYIV = {"start": 0, "end": 4, "text": "Kyiv", "type": "place", "id": "kyiv",
-        "name": "Kyiv", "attrs": {"country": "UA", "population": 2952301}}
 TOO_LARGE = {"error": {
     "code": "payload_too_large",
     "message": "the request body is over the limit of %d bytes (max_body_bytes)" % LIMIT,
     "limit": LIMIT}}
 
 
-def uses_asan(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
-class HostileTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(config={"connection_timeout": TIMEOUT, "max_body_bytes": LIMIT,
-                               "threads": 2, "max_connections": 500})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
-
-    def assert_serving(self, timeout=5):
-        status, body, _ = self.d.json("POST", "/tag", b"Kyiv", timeout=timeout)
-        self.assertEqual((status, body), (200, {"entities": [KYIV], "offsets": "codepoint"}))
+class HostileTest(DaemonTestCase):
+    daemon_kwargs = {"config": {"connection_timeout": TIMEOUT, "max_body_bytes": LIMIT,
+                                "threads": 2, "max_connections": 500}}
 
     # --- slow clients ----------------------------------------------------
 
@@ -72,16 +52,9 @@ class HostileTest(unittest.TestCase):
             # Each stalled connection is closed by the server after the timeout.
             deadline = t0 + TIMEOUT + 15
             for s in stalled:
-                s.settimeout(max(0.1, deadline - time.monotonic()))
-                try:
-                    while s.recv(4096):
-                        pass  # whatever it says, it must then close
-                    closed = True
-                except ConnectionResetError:
-                    closed = True
-                except socket.timeout:
-                    closed = False
-                self.assertTrue(closed, "a stalled connection stayed open past the timeout")
+                # whatever it says, it must then close
+                self.assertTrue(closed_by_peer(s, max(0.1, deadline - time.monotonic())),
+                                "a stalled connection stayed open past the timeout")
             self.assertGreater(time.monotonic() - t0, TIMEOUT / 2)
             self.assert_serving()
         finally:
@@ -93,13 +66,9 @@ class HostileTest(unittest.TestCase):
     def test_content_length_10_to_the_20_refused(self):
         # 10^20 does not fit 64 bits: libmicrohttpd refuses it itself, before
         # gaztagd's handler runs, with its own (HTML) 413 body.
-        s = self.d.raw_socket()
-        try:
-            s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\n"
-                      b"Content-Length: 100000000000000000000\r\n\r\nKyiv")
-            status, hdrs, _ = parse_response(recv_all(s))
-        finally:
-            s.close()
+        status, hdrs, _ = parse_response(self.d.send_raw(
+            b"POST /tag HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 100000000000000000000\r\n\r\nKyiv"))
         self.assertEqual(status, 413)
         self.assertEqual(hdrs.get("connection", "").lower(), "close")
         self.assert_serving()
@@ -108,35 +77,23 @@ class HostileTest(unittest.TestCase):
         # Nothing of the body is sent: the answer must come from the headers alone.
         for extra in (b"", b"Expect: 100-continue\r\n"):
             with self.subTest(expect=bool(extra)):
-                s = self.d.raw_socket()
-                try:
-                    s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                              b"Content-Length: %d\r\n" % (64 << 20) + extra + b"\r\n")
-                    status, hdrs, body = parse_response(recv_all(s))
-                finally:
-                    s.close()
+                status, hdrs, body = parse_response(self.d.send_raw(
+                    b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: %d\r\n" % (64 << 20) + extra + b"\r\n"))
                 self.assertEqual(status, 413)
                 self.assertEqual(hdrs["content-type"], "application/json; charset=utf-8")
                 self.assertEqual(hdrs["connection"].lower(), "close")
                 self.assertEqual(json.loads(body), TOO_LARGE)
-        s = self.d.raw_socket()
-        try:
-            s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000000000000\r\n\r\n")
-            status, _, body = parse_response(recv_all(s))
-        finally:
-            s.close()
+        status, _, body = parse_response(self.d.send_raw(
+            b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000000000000\r\n\r\n"))
         self.assertEqual((status, json.loads(body)), (413, TOO_LARGE))
 
     def test_limit_holds_on_every_route(self):
         for line in (b"GET /health", b"POST /reload", b"GET /entities/kyiv"):
             with self.subTest(line=line):
-                s = self.d.raw_socket()
-                try:
-                    s.sendall(line + b" HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
-                              % (64 << 20))
-                    status, _, body = parse_response(recv_all(s))
-                finally:
-                    s.close()
+                status, _, body = parse_response(self.d.send_raw(
+                    line + b" HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+                    % (64 << 20)))
                 self.assertEqual((status, json.loads(body)), (413, TOO_LARGE))
 
     def test_64_mib_body_gets_413_without_being_buffered(self):
@@ -204,7 +161,7 @@ class HostileTest(unittest.TestCase):
                          headers={"Content-Type": "text/plain"}, encode_chunked=True)
             r = conn.getresponse()
             self.assertEqual((r.status, json.loads(r.read())),
-                             (200, {"entities": [KYIV], "offsets": "codepoint"}))
+                             (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
         finally:
             conn.close()
 
@@ -212,16 +169,11 @@ class HostileTest(unittest.TestCase):
         body = b"Kyiv" + b" a" * ((LIMIT - 4) // 2)
         self.assertEqual(len(body), LIMIT)
         status, got, _ = self.d.json("POST", "/tag", body)
-        self.assertEqual((status, got), (200, {"entities": [KYIV], "offsets": "codepoint"}))
+        self.assertEqual((status, got), (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
         # One byte over: refused from the headers (a client that sends the
         # body anyway may see the connection closed under it).
-        s = self.d.raw_socket()
-        try:
-            s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
-                      % (LIMIT + 1))
-            status, _, got = parse_response(recv_all(s))
-        finally:
-            s.close()
+        status, _, got = parse_response(self.d.send_raw(
+            b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (LIMIT + 1)))
         self.assertEqual((status, json.loads(got)), (413, TOO_LARGE))
 
     # --- odd bytes -------------------------------------------------------
@@ -271,15 +223,7 @@ class HostileTest(unittest.TestCase):
                     b"zz\r\nKyiv\r\n0\r\n\r\n",
                     b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\n\r\n"):
             with self.subTest(raw=raw[:40]):
-                s = self.d.raw_socket()
-                try:
-                    try:
-                        s.sendall(raw)
-                        data = recv_all(s, timeout=TIMEOUT + 10)
-                    except ConnectionResetError:
-                        data = b""
-                finally:
-                    s.close()
+                data = self.d.send_raw(raw, timeout=TIMEOUT + 10)
                 if data:
                     self.assertRegex(data, rb"^HTTP/1\.[01] [45]\d\d ")
         self.assert_serving()
@@ -287,7 +231,7 @@ class HostileTest(unittest.TestCase):
     # --- memory ----------------------------------------------------------
 
     def test_rss_flat_over_10000_requests(self):
-        if uses_asan(self.d.proc.pid):
+        if self.d.uses_asan():
             self.skipTest("ASan's quarantine holds freed memory; leaks are its job there")
         article = ("Zelensky visited Kyiv Oblast and Mariupol near the Sea of Azov. " * 30)
         requests = [
@@ -328,7 +272,7 @@ class HostileTest(unittest.TestCase):
 
     def test_rss_flat_over_max_size_requests_with_huge_answers(self):
         # A 128 KiB text of 26,214 entities answers with 3.5 MB of JSON.
-        if uses_asan(self.d.proc.pid):
+        if self.d.uses_asan():
             self.skipTest("ASan's quarantine holds freed memory; leaks are its job there")
         body = b"Kyiv " * (LIMIT // 40)
 

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.environ.get("GAZTAG_SOURCE_ROOT", os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gzharness import SOURCE_ROOT, gaztagd_path  # noqa: E402
+
 SCRIPT = os.path.join(SOURCE_ROOT, "scripts", "import-geonames")
 
 
@@ -204,13 +205,6 @@ JSON_YAML = HEADER + DEFAULTS + """entries:
 
 KYIV_ATTRS = {"country": "UA", "admin1": "UA.12", "lat": 50.45466, "lon": 30.5238,
               "feature_code": "PPLC", "population": 2797553, "geonames_id": 703448}
-
-
-def gaztagd_path():
-    path = os.environ.get("GAZTAGD")
-    if not path:
-        raise unittest.SkipTest("GAZTAGD is not set (run through meson test)")
-    return path
 
 
 class ImporterTestCase(unittest.TestCase):

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gzharness  # noqa: E402
@@ -90,19 +89,11 @@ class Metrics:
         return key(name, **labels) in self.s
 
 
-class MetricsCase(unittest.TestCase):
-    daemon_kwargs = {}
-
+class MetricsCase(gzharness.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls.started_at = time.time()
-        cls.d = gzharness.Daemon(**cls.daemon_kwargs)
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+        super().setUpClass()
 
     def scrape_text(self):
         status, hdrs, body = self.d.request("GET", "/metrics")

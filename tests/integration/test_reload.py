@@ -75,11 +75,6 @@ def write_by_rename(path, text):
     os.replace(tmp, path)
 
 
-def uses_asan(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
 def generated_gazetteer(path, n):
     """n entries with made-up two-word names and an alias each: a set big
     enough (tens of MB held) that a leaked set per reload shows in RSS."""
@@ -255,7 +250,7 @@ class LiveReloadUnderLoadTest(ReloadTestCase):
             worst = max(ls)
             print("%-13s %2d edits, visible after %.3f s at worst, %.3f s median"
                   % (how, len(ls), worst, sorted(ls)[len(ls) // 2]), file=sys.stderr)
-            bound = VISIBLE_WITHIN * (3 if uses_asan(d.proc.pid) else 1)
+            bound = VISIBLE_WITHIN * (3 if d.uses_asan() else 1)
             self.assertLessEqual(worst, bound, (how, ls))
         print("%d tagging requests, none failed" % ok, file=sys.stderr)
 
@@ -481,7 +476,7 @@ class OldSetsFreedTest(ReloadTestCase):
         # Under ASan a build of this set costs ~10 times as much CPU, its
         # quarantine holds freed memory (RSS says nothing), and a leaked set
         # fails the exit status (LeakSanitizer): ten reloads show that.
-        asan = uses_asan(d.proc.pid)
+        asan = d.uses_asan()
         reloads = 10 if asan else 100
         clients = Clients(d, 2)  # sets held by requests in flight, too
         rss, secs = [], []

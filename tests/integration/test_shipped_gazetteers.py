@@ -28,21 +28,15 @@ import json
 import os
 import re
 import subprocess
+import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.environ.get("GAZTAG_SOURCE_ROOT",
-                             os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gzharness import SOURCE_ROOT, gaztagd_path  # noqa: E402
+
 SHIPPED = os.path.join(SOURCE_ROOT, "gazetteers")
 ARTICLES = os.path.join(SOURCE_ROOT, "tests", "data", "articles")
 TIMEOUT = 60
-
-
-def gaztagd_path():
-    path = os.environ.get("GAZTAGD")
-    if not path:
-        raise unittest.SkipTest("GAZTAGD is not set (run through meson test)")
-    return path
 
 
 def run(args):

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gzharness  # noqa: E402
@@ -31,17 +30,8 @@ BUILD_ROOT = os.environ.get("GAZTAG_BUILD_ROOT") or tempfile.gettempdir()
 MAX_BODY = 65536  # small, so the page can be shown the daemon's 413
 
 
-class WebPageTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = gzharness.Daemon(gazetteers=(WEB_DATA,),
-                                 config={"max_body_bytes": MAX_BODY})
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.d.stop()
-        if rc != 0:
-            raise AssertionError("gaztagd exited with %r:\n%s" % (rc, cls.d.log()))
+class WebPageTest(gzharness.DaemonTestCase):
+    daemon_kwargs = {"gazetteers": (WEB_DATA,), "config": {"max_body_bytes": MAX_BODY}}
 
     def test_page_served_whole_with_its_policy(self):
         status, hdrs, body = self.d.request("GET", "/")

@@ -1,8 +1,10 @@
 /*
  * Regression tests for the bugs the fuzzers (tests/fuzz) and the
  * differential test found, one test per bug, each with the minimised input
- * the fuzzer produced (also kept in tests/fuzz/corpus/).  Each failed before
- * the engine was fixed; .readme-parts/engine-bugs-fuzz.md describes them.
+ * the fuzzer produced (also kept as tests/fuzz/corpus/TARGET/regress-*,
+ * which the fuzz-replay suite runs through the fuzz target itself).  Each
+ * failed before the engine was fixed; the comment before each bug's tests
+ * says what the bug was and which fuzzer found it.
  */
 #include "unit_helpers.h"
 
