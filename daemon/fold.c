@@ -285,3 +285,61 @@ size_t gz_fold_string(const char *s, size_t len, int casefold, char *out, size_t
 	}
 	return n;
 }
+
+/* ------------------------------------------------- units of offsets */
+
+/* The code points (UTF-16 units) of one 64-bit word of the text: its
+ * bytes that do not continue a sequence (10xxxxxx), and for UTF-16 the
+ * 4-byte leaders (11110xxx) once more.  Bytes of value 0 count as one. */
+static inline size_t word_units(uint64_t w, int utf16)
+{
+	const uint64_t hi = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
+	if (!(w & hi))
+		return 8;
+	/* count the marked bytes by a multiply (x86-64's baseline has no
+	 * popcnt instruction; the builtin would be a call) */
+	uint64_t cont = w & hi & ~((w << 1) & hi);
+	size_t units = 8 - (size_t)(((cont >> 7) * ones) >> 56);
+	if (utf16) {
+		uint64_t four = w & (w << 1) & (w << 2) & (w << 3) & hi;
+		units += (size_t)(((four >> 7) * ones) >> 56);
+	}
+	return units;
+}
+
+/* The code points (UTF-16 units) of text[pos..target), text being len
+ * bytes: 32 bytes a step while they are ASCII, the last few bytes in one
+ * masked word when the text goes on for eight more. */
+size_t gz_utf8_units(const unsigned char *s, size_t len, size_t pos, size_t target, int utf16)
+{
+	size_t units = 0;
+	while (pos + 32 <= target) {
+		size_t ascii = gz_ascii_prefix32(s + pos, target - pos);
+		units += ascii;
+		pos += ascii;
+		if (pos + 32 > target)
+			break;
+		for (size_t end = pos + 32; pos < end; pos += 8) {
+			uint64_t w;
+			memcpy(&w, s + pos, 8);
+			units += word_units(w, utf16);
+		}
+	}
+	for (; pos + 8 <= target; pos += 8) {
+		uint64_t w;
+		memcpy(&w, s + pos, 8);
+		units += word_units(w, utf16);
+	}
+	if (pos < target && pos + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, s + pos, 8);
+		size_t k = target - pos;
+		/* the bytes past target become 0, each counted as one */
+		units += word_units(w & (~0ULL >> (8 * (8 - k))), utf16) - (8 - k);
+		pos = target;
+	}
+	for (; pos < target; pos++)
+		if ((s[pos] & 0xC0) != 0x80)
+			units += (utf16 && s[pos] >= 0xF0) ? 2 : 1;
+	return units;
+}

@@ -268,6 +268,11 @@ static inline size_t gz_utf8_decode(const unsigned char *s, size_t len, uint32_t
  * of the first invalid sequence. */
 int gz_utf8_validate(const char *s, size_t len, size_t *bad);
 
+/* The code points (utf16: UTF-16 code units) of valid UTF-8 s[pos..target),
+ * target <= len; eight bytes at a time, and ASCII 32 at a time.  The
+ * offsets of the tagger's spans and of the HTML layer are counted with it. */
+size_t gz_utf8_units(const unsigned char *s, size_t len, size_t pos, size_t target, int utf16);
+
 /* Folds a whole string (a name) into out: the folded tokens separated by
  * nothing; used by tests and the loader's diagnostics.  Returns bytes
  * written, or the size needed when out is too small. */

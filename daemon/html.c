@@ -1076,19 +1076,17 @@ static int cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The unit counts of tagger.c's convert_offsets, over the page: one pass
- * in offset order.  TODO(phase 2): one exported copy for both. */
+/* The offsets in the unit asked for, counted as the tagger counts its
+ * spans' (gz_utf8_units), over the page: one pass in offset order. */
 static void to_unit(const char *s, size_t len, size_t **ptrs, size_t n, enum gz_offsets unit)
 {
 	qsort(ptrs, n, sizeof(*ptrs), cmp_ptr);
 	size_t pos = 0, units = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t target = *ptrs[k] < len ? *ptrs[k] : len;
-		for (; pos < target; pos++) {
-			unsigned char c = (unsigned char)s[pos];
-			if ((c & 0xC0) != 0x80)
-				units += (unit == GZ_OFFSETS_UTF16 && c >= 0xF0) ? 2 : 1;
-		}
+		units += gz_utf8_units((const unsigned char *)s, len, pos, target,
+				       unit == GZ_OFFSETS_UTF16);
+		pos = target;
 		*ptrs[k] = units;
 	}
 }

@@ -7,11 +7,6 @@
 #ifndef GZ_TAGGER_INTERNAL_H
 #define GZ_TAGGER_INTERNAL_H
 
-/* tagger.c's snprintf (the list of known types in an error) had stdio.h
- * only through set.h's <jansson.h>, gone now: this include belongs in
- * tagger.c, to move there with the next edit of that file. */
-#include <stdio.h>
-
 #include "set_internal.h"
 #include "tagger.h"
 #include "trie.h"
