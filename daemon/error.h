@@ -18,6 +18,8 @@ enum gz_err {
 	GZ_ELOAD = -4,    /* a gazetteer or config file failed to load */
 	GZ_EIO = -5,      /* a file could not be read */
 	GZ_ETOOBIG = -6,  /* input over a limit */
+	GZ_ECOMPLEX = -7, /* input within the size limit that its reader gives up on:
+			     an HTML page over the parser's time or memory budget */
 };
 
 struct gz_error {

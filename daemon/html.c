@@ -933,10 +933,10 @@ static void build_text(struct build *b, const GumboNode *doc)
 static int parse_failed(const struct arena *a, unsigned ms, struct gz_error *err)
 {
 	if (a->failed == FAIL_TIME)
-		return gz_error_set(err, GZ_ETOOBIG, "HTML too complex: parsing it takes more than "
+		return gz_error_set(err, GZ_ECOMPLEX, "HTML too complex: parsing it takes more than "
 				    "%u ms of CPU time (elements nested too deeply?)", ms);
 	if (a->failed == FAIL_MEMORY)
-		return gz_error_set(err, GZ_ETOOBIG, "HTML too complex: parsing it needs more than "
+		return gz_error_set(err, GZ_ECOMPLEX, "HTML too complex: parsing it needs more than "
 				    "%zu MiB", a->limit >> 20);
 	return gz_error_set(err, GZ_ENOMEM, "out of memory parsing HTML");
 }

@@ -53,7 +53,7 @@
  * '<', unclosed tags, invalid references, any nesting) gives a text; the
  * parse is bounded in CPU time and memory (struct gz_html_limits), and a
  * page that needs more, such as 100,000 nested <div> (quadratic in gumbo),
- * is GZ_ETOOBIG with a message that says which limit.
+ * is GZ_ECOMPLEX with a message that says which limit.
  *
  * Thread safety: every call works on its own memory; nothing is shared.
  */
@@ -108,7 +108,8 @@ struct gz_html_limits {
 /* Extracts the text of html[0..len) into *out (which the caller frees with
  * gz_html_text_free, also after an error).  limits may be NULL.  Returns
  * 0, GZ_EUTF8 (err->offset: the first invalid byte), GZ_ETOOBIG (a page of
- * 4 GiB or more, or a parse over its CPU or memory budget) or GZ_ENOMEM. */
+ * 4 GiB or more), GZ_ECOMPLEX (a parse over its CPU or memory budget) or
+ * GZ_ENOMEM. */
 int gz_html_extract(const char *html, size_t len, const struct gz_html_limits *limits,
 		    struct gz_html_text *out, struct gz_error *err);
 void gz_html_text_free(struct gz_html_text *x);

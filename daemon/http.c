@@ -104,6 +104,7 @@ static unsigned error_status(int code)
 	switch (code) {
 	case GZ_EUTF8:
 	case GZ_EINVAL:
+	case GZ_ECOMPLEX:
 		return MHD_HTTP_BAD_REQUEST;
 	case GZ_ETOOBIG:
 		return MHD_HTTP_CONTENT_TOO_LARGE;
@@ -142,8 +143,9 @@ static enum MHD_Result send_too_large(struct MHD_Connection *c, struct request *
 /* Sets rq->kind from Content-Type, or returns 0 for an unsupported one.
  * Raw text is accepted under every name curl and browsers give it: none,
  * text/plain (any text/...), application/octet-stream, and the form type
- * that `curl -d` sends by default (the body is still taken verbatim). */
-static int body_kind(const char *ct, enum body_kind *kind)
+ * that `curl -d` sends by default (the body is still taken verbatim).
+ * text/html is raw too, read as HTML (*format; format= may still say). */
+static int body_kind(const char *ct, enum body_kind *kind, enum gz_format *format)
 {
 	*kind = BODY_RAW;
 	if (!ct)
@@ -169,6 +171,8 @@ static int body_kind(const char *ct, enum body_kind *kind)
 	else if (IS("application/x-ndjson") || IS("application/ndjson") ||
 		 IS("application/jsonl") || IS("application/x-jsonlines"))
 		*kind = BODY_NDJSON;
+	else if (IS("text/html"))
+		*format = GZ_FORMAT_HTML;
 	else if (!(IS("application/octet-stream") ||
 		   IS("application/x-www-form-urlencoded") ||
 		   (n > 5 && !strncasecmp(ct, "text/", 5))))
@@ -194,24 +198,30 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
 	if (!strcmp(key, "types")) {
 		free(rq->types);
 		rq->types = strdup(value);
-		rq->opts.types = rq->types;
+		rq->opts.tag.types = rq->types;
 	} else if (!strcmp(key, "overlaps")) {
-		if (gz_overlaps_parse(value, &rq->opts.overlaps, &e))
+		if (gz_overlaps_parse(value, &rq->opts.tag.overlaps, &e))
 			goto bad;
 	} else if (!strcmp(key, "offsets")) {
-		if (gz_offsets_parse(value, &rq->opts.offsets, &e))
+		if (gz_offsets_parse(value, &rq->opts.tag.offsets, &e))
 			goto bad;
-	} else if (!strcmp(key, "explain")) {
+	} else if (!strcmp(key, "format")) {
+		if (gz_format_parse(value, &rq->opts.format, &e))
+			goto bad;
+	} else if (!strcmp(key, "explain") || !strcmp(key, "annotate")) {
 		if (strcmp(value, "true") && strcmp(value, "false")) {
 			snprintf(q->message, sizeof(q->message),
-				 "bad value '%.40s' for explain (expected true or false)", value);
+				 "bad value '%.40s' for %s (expected true or false)", value, key);
 			return MHD_NO;
 		}
-		rq->opts.explain = !strcmp(value, "true");
+		if (!strcmp(key, "explain"))
+			rq->opts.tag.explain = !strcmp(value, "true");
+		else
+			rq->opts.annotate = !strcmp(value, "true");
 	} else {
 		snprintf(q->message, sizeof(q->message),
-			 "unknown query parameter '%.100s' (expected types, overlaps, offsets "
-			 "or explain)", key);
+			 "unknown query parameter '%.100s' (expected types, overlaps, offsets, "
+			 "explain, format or annotate)", key);
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -325,10 +335,11 @@ static int first_call(struct MHD_Connection *c, struct request *rq,
 	}
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!body_kind(ct, &rq->kind)) {
+	if (!body_kind(ct, &rq->kind, &rq->opts.format)) {
 		json_t *j = gz_json_error("unsupported_media_type",
 					  "unsupported Content-Type '%.100s' (expected text/plain, "
-					  "application/json or application/x-ndjson, in UTF-8)", ct);
+					  "text/html, application/json or application/x-ndjson, "
+					  "in UTF-8)", ct);
 		*ret = gz_http_send_json(c, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, j, NULL);
 		return 1;
 	}
@@ -401,7 +412,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 		atomic_fetch_add(&h->in_flight, 1);
 		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
 		snprintf(rq->line, sizeof(rq->line), "%s %s", method, url);
-		gz_tag_options_init(&rq->opts);
+		gz_request_options_init(&rq->opts);
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		rq->deadline = ci ? ci->socket_context : NULL;

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "json.h"
 #include "reload.h"
+#include "request.h"
 #include "tagger.h"
 
 struct gz_metrics;
@@ -52,7 +53,7 @@ struct request {
 	int responded;
 	unsigned status;
 	size_t response_len;
-	struct gz_tag_options opts;
+	struct gz_request_options opts;
 	char *types;                /* the types query parameter, owned */
 	char *entity;               /* GET /entities/{id}: the id, URL-decoded */
 	struct reload_wait *reload; /* POST /reload: waiting for its build */

@@ -250,33 +250,48 @@ static void write_span(struct gz_buf *b, const char *text, const struct gz_span 
 	gz_buf_append(b, "}", 1);
 }
 
-int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b)
+int gz_json_write_span_list(const struct gz_span *spans, size_t n, int explain,
+			    const char *text, struct gz_buf *b)
 {
-	int explain = gz_tagger_explained(t);
-	size_t n = gz_tagger_span_count(t);
-	const struct gz_span *sp = gz_tagger_spans(t);
 	gz_buf_append(b, "[", 1);
 	for (size_t i = 0; i < n; i++)
-		write_span(b, text, &sp[i], i == 0, explain);
+		write_span(b, text, &spans[i], i == 0, explain);
 	gz_buf_append(b, "]", 1);
 	return b->failed ? GZ_ENOMEM : 0;
+}
+
+int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b)
+{
+	return gz_json_write_span_list(gz_tagger_spans(t), gz_tagger_span_count(t),
+				       gz_tagger_explained(t), text, b);
+}
+
+void gz_json_answer_start_spans(struct gz_json_answer *a, const struct gz_span *spans,
+				size_t n, int explain, const char *text,
+				const struct gz_tag_options *opts)
+{
+	a->spans = spans;
+	a->nspans = n;
+	a->text = text;
+	a->offsets = opts->offsets;
+	a->explain = explain;
+	a->html = NULL;
+	a->html_len = 0;
+	a->next = 0;
+	a->stage = 0;
 }
 
 void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
 			  const char *text, const struct gz_tag_options *opts)
 {
-	a->t = t;
-	a->text = text;
-	a->offsets = opts->offsets;
-	a->explain = gz_tagger_explained(t);
-	a->next = 0;
-	a->stage = 0;
+	gz_json_answer_start_spans(a, gz_tagger_spans(t), gz_tagger_span_count(t),
+				   gz_tagger_explained(t), text, opts);
 }
 
 int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limit)
 {
-	size_t n = gz_tagger_span_count(a->t);
-	const struct gz_span *sp = gz_tagger_spans(a->t);
+	size_t n = a->nspans;
+	const struct gz_span *sp = a->spans;
 	if (a->stage == 0) {
 		APPEND_LIT(b, "{\"entities\":[");
 		a->stage = 1;
@@ -288,7 +303,12 @@ int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limi
 	if (a->stage == 1 && a->next == n) {
 		APPEND_LIT(b, "],\"offsets\":\"");
 		append_cstr(b, gz_offsets_name(a->offsets));
-		APPEND_LIT(b, "\"}\n");
+		gz_buf_append(b, "\"", 1);
+		if (a->html) {
+			APPEND_LIT(b, ",\"html\":");
+			gz_buf_append_json_string(b, a->html, a->html_len);
+		}
+		APPEND_LIT(b, "}\n");
 		a->stage = 2;
 	}
 	if (b->failed)
@@ -352,6 +372,7 @@ json_t *gz_json_from_error(const struct gz_error *err)
 	case GZ_EUTF8: code = "invalid_utf8"; break;
 	case GZ_EINVAL: code = "bad_parameter"; break;
 	case GZ_ETOOBIG: code = "payload_too_large"; break;
+	case GZ_ECOMPLEX: code = "html_too_complex"; break;
 	case GZ_ELOAD: code = "load_failed"; break;
 	case GZ_ENOMEM: code = "out_of_memory"; break;
 	default: code = "internal_error"; break;

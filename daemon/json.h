@@ -25,16 +25,26 @@
  * passes through a buffer of about `limit` bytes, with no jansson tree and
  * no second copy.  The tagger must not run again until the answer is done. */
 struct gz_json_answer {
-	const struct gz_tagger *t;
+	const struct gz_span *spans;
+	size_t nspans;
 	const char *text;
 	enum gz_offsets offsets;
 	int explain;
+	const char *html;   /* annotate=true: the highlighted page, or NULL */
+	size_t html_len;
 	size_t next;  /* the next span to write */
 	int stage;    /* 0: nothing written yet, 1: spans under way, 2: done */
 };
 
+/* The answer of the last run of t over text. */
 void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
 			  const char *text, const struct gz_tag_options *opts);
+/* The answer of spans[0..n) over text, which the caller keeps alive (an
+ * HTML page's spans, moved onto the page: request.c).  a->html, when the
+ * caller sets it, is written last as "html":"..." (in one piece). */
+void gz_json_answer_start_spans(struct gz_json_answer *a, const struct gz_span *spans,
+				size_t n, int explain, const char *text,
+				const struct gz_tag_options *opts);
 /* Appends the next piece to b: spans until b->len reaches limit, or the
  * rest of the answer.  Returns 1 when the answer is complete, 0 when more
  * is to come, GZ_ENOMEM (b->failed) when memory ran out. */
@@ -44,6 +54,8 @@ int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limi
  * included), in one piece each: the same bytes as the pieces above.
  * Returns 0, or GZ_ENOMEM. */
 int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_buf *b);
+int gz_json_write_span_list(const struct gz_span *spans, size_t n, int explain,
+			    const char *text, struct gz_buf *b);
 int gz_json_write_tag_response(const struct gz_tagger *t, const char *text,
 			       const struct gz_tag_options *opts, struct gz_buf *b);
 

@@ -45,8 +45,7 @@ struct args {
 	const char *tag;
 	int ndjson;
 	const char *lookup;
-	struct gz_tag_options opts;
-	const char *types, *overlaps, *offsets;
+	struct gz_request_options opts;
 };
 
 static void usage(FILE *f)
@@ -56,7 +55,7 @@ static void usage(FILE *f)
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--types T,..]\n"
 	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte] [--explain]\n"
-	      "               [--ndjson]\n"
+	      "               [--format text|html] [--annotate] [--ndjson]\n"
 	      "       gaztagd --lookup TEXT [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --version\n",
 	      f);
@@ -250,15 +249,14 @@ static int tag_text(const struct args *a, const struct gz_set *set, struct gz_ta
 		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, strerror(errno));
 		return 1;
 	}
-	int r = gz_tagger_run(t, set, text, len, &a->opts, &err);
+	struct gz_request_tagged tagged;
+	int r = gz_request_tag(t, set, text, len, &a->opts, &tagged, &err);
 	if (r) {
 		fprintf(stderr, "gaztagd: %s: %s\n", a->tag, err.message);
 	} else {
-		struct gz_json_answer ans;
 		struct gz_buf b = { 0 };
-		gz_json_answer_start(&ans, t, text, &a->opts);
 		do {
-			r = gz_json_answer_write(&ans, &b, OUT_PIECE);
+			r = gz_json_answer_write(&tagged.answer, &b, OUT_PIECE);
 			if (r >= 0 && flush_out(&b)) {
 				fprintf(stderr, "gaztagd: writing the answer: %s\n", strerror(errno));
 				r = -1;
@@ -269,6 +267,7 @@ static int tag_text(const struct args *a, const struct gz_set *set, struct gz_ta
 		free(b.data);
 		r = r < 0;
 	}
+	gz_request_tagged_free(&tagged);
 	release_text(text, len, mapped);
 	return r ? 1 : 0;
 }
@@ -550,6 +549,8 @@ int main(int argc, char **argv)
 		{ "offsets", required_argument, NULL, 'O' },
 		{ "explain", no_argument, NULL, 'E' },
 		{ "ndjson", no_argument, NULL, 'N' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "annotate", no_argument, NULL, 'A' },
 		{ "lookup", required_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -563,7 +564,7 @@ int main(int argc, char **argv)
 	 * glibc raises this threshold to the largest block freed so far, and
 	 * a 10 MB request pins 10 MB of heap for the rest of the run. */
 	mallopt(M_MMAP_THRESHOLD, GZ_MMAP_THRESHOLD);
-	gz_tag_options_init(&a.opts);
+	gz_request_options_init(&a.opts);
 	a.gazetteers = calloc((size_t)argc + 1, sizeof(char *));
 	if (!a.gazetteers)
 		return 1;
@@ -579,20 +580,28 @@ int main(int argc, char **argv)
 		case 'u': a.user = optarg; break;
 		case 'C': a.check = 1; break;
 		case 'T': a.tag = optarg; break;
-		case 't': a.opts.types = optarg; break;
-		case 'E': a.opts.explain = 1; break;
+		case 't': a.opts.tag.types = optarg; break;
+		case 'E': a.opts.tag.explain = 1; break;
+		case 'A': a.opts.annotate = 1; break;
 		case 'N': a.ndjson = 1; break;
 		case 'K': a.lookup = optarg; break;
 		case 'o':
-			if (gz_overlaps_parse(optarg, &a.opts.overlaps, &err)) {
+			if (gz_overlaps_parse(optarg, &a.opts.tag.overlaps, &err)) {
 				fprintf(stderr, "gaztagd: --overlaps: %s\n", err.message);
 				free(gazetteer_flags);
 				return 2;
 			}
 			break;
 		case 'O':
-			if (gz_offsets_parse(optarg, &a.opts.offsets, &err)) {
+			if (gz_offsets_parse(optarg, &a.opts.tag.offsets, &err)) {
 				fprintf(stderr, "gaztagd: --offsets: %s\n", err.message);
+				free(gazetteer_flags);
+				return 2;
+			}
+			break;
+		case 'F':
+			if (gz_format_parse(optarg, &a.opts.format, &err)) {
+				fprintf(stderr, "gaztagd: --format: %s\n", err.message);
 				free(gazetteer_flags);
 				return 2;
 			}
@@ -615,6 +624,12 @@ int main(int argc, char **argv)
 	}
 	if (a.ndjson && !a.tag) {
 		fprintf(stderr, "gaztagd: --ndjson goes with --tag FILE|-\n");
+		free(gazetteer_flags);
+		return 2;
+	}
+	/* with --ndjson, a line may say "format": "html" itself */
+	if (a.opts.annotate && a.opts.format != GZ_FORMAT_HTML && !a.ndjson) {
+		fprintf(stderr, "gaztagd: --annotate goes with --format html\n");
 		free(gazetteer_flags);
 		return 2;
 	}

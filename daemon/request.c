@@ -1,10 +1,12 @@
 /*
- * POST /tag bodies: JSON objects and NDJSON lines -> text and options, and
- * the NDJSON loop that answers line by line.  See request.h.
+ * POST /tag bodies: JSON objects and NDJSON lines -> text and options, the
+ * input layer that reads a text as plain text or HTML, and the NDJSON loop
+ * that answers line by line.  See request.h.
  */
 #include "request.h"
 
 #include "fold.h"
+#include "html.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,9 +15,10 @@
 /* Reads the option fields of a JSON request object (or NDJSON line) over
  * opts; *types_buf owns a joined "a,b" types list.  Unknown keys are
  * refused, as a typo silently ignored would tag with the wrong options. */
-static int json_options(json_t *obj, struct gz_tag_options *opts,
+static int json_options(json_t *obj, struct gz_request_options *ro,
 			char **types_buf, int allow_id, struct gz_error *err)
 {
+	struct gz_tag_options *opts = &ro->tag;
 	const char *key;
 	json_t *v;
 	json_object_foreach(obj, key, v) {
@@ -33,6 +36,16 @@ static int json_options(json_t *obj, struct gz_tag_options *opts,
 			if (!json_is_boolean(v))
 				return gz_error_set(err, GZ_EINVAL, "'explain' must be true or false");
 			opts->explain = json_is_true(v);
+		} else if (!strcmp(key, "annotate")) {
+			if (!json_is_boolean(v))
+				return gz_error_set(err, GZ_EINVAL, "'annotate' must be true or false");
+			ro->annotate = json_is_true(v);
+		} else if (!strcmp(key, "format")) {
+			if (!json_is_string(v))
+				return gz_error_set(err, GZ_EINVAL, "'format' must be a string");
+			int rc = gz_format_parse(json_string_value(v), &ro->format, err);
+			if (rc)
+				return rc;
 		} else if (!strcmp(key, "types")) {
 			free(*types_buf);
 			*types_buf = NULL;
@@ -67,7 +80,8 @@ static int json_options(json_t *obj, struct gz_tag_options *opts,
 		} else {
 			return gz_error_set(err, GZ_EINVAL,
 					    "unknown field '%.100s' (expected %stext, types, "
-					    "overlaps, offsets or explain)", key, allow_id ? "id, " : "");
+					    "overlaps, offsets, explain, format or annotate)", key,
+					    allow_id ? "id, " : "");
 		}
 	}
 	return 0;
@@ -76,7 +90,7 @@ static int json_options(json_t *obj, struct gz_tag_options *opts,
 /* Parses one JSON request object: its text and options.  Returns 0, or
  * -1 with *error set to the JSON error to answer. */
 int gz_request_parse_json(const char *buf, size_t len, int allow_id, json_t **root,
-			  const char **text, size_t *text_len, struct gz_tag_options *opts,
+			  const char **text, size_t *text_len, struct gz_request_options *opts,
 			  char **types_buf, json_t **error)
 {
 	json_error_t jerr;
@@ -104,6 +118,102 @@ int gz_request_parse_json(const char *buf, size_t len, int allow_id, json_t **ro
 	*text = json_string_value(t);
 	*text_len = json_string_length(t);
 	return 0;
+}
+
+/* ---------------------------------------------------- the input layer */
+
+void gz_request_options_init(struct gz_request_options *o)
+{
+	gz_tag_options_init(&o->tag);
+	o->format = GZ_FORMAT_TEXT;
+	o->annotate = 0;
+}
+
+int gz_format_parse(const char *s, enum gz_format *out, struct gz_error *err)
+{
+	if (strcmp(s, "text") == 0)
+		*out = GZ_FORMAT_TEXT;
+	else if (strcmp(s, "html") == 0)
+		*out = GZ_FORMAT_HTML;
+	else
+		return gz_error_set(err, GZ_EINVAL,
+				    "bad value '%.40s' for format (expected text or html)", s);
+	return 0;
+}
+
+const char *gz_format_name(enum gz_format f)
+{
+	return f == GZ_FORMAT_HTML ? "html" : "text";
+}
+
+/* An HTML page: its text tagged, the spans moved onto the page.  The
+ * tagger counts bytes only (the page's units are counted once, over the
+ * page, by gz_html_map_spans). */
+static int tag_html(struct gz_tagger *t, const struct gz_set *set, const char *page,
+		    size_t len, const struct gz_request_options *opts,
+		    struct gz_request_tagged *out, struct gz_error *err)
+{
+	struct gz_html_text x;
+	struct gz_html_mark *marks = NULL;
+	struct gz_tag_options o = opts->tag;
+	o.offsets = GZ_OFFSETS_BYTE;
+	int r = gz_html_extract(page, len, NULL, &x, err);
+	if (!r)
+		r = gz_tagger_run(t, set, x.text, x.len, &o, err);
+	size_t n = r ? 0 : gz_tagger_span_count(t);
+	if (!r && n && !(out->spans = malloc(n * sizeof(*out->spans))))
+		r = gz_error_set(err, GZ_ENOMEM, "out of memory");
+	if (!r && n) {
+		memcpy(out->spans, gz_tagger_spans(t), n * sizeof(*out->spans));
+		if (gz_html_map_spans(&x, page, len, out->spans, n, opts->tag.offsets))
+			r = gz_error_set(err, GZ_ENOMEM, "out of memory");
+	}
+	if (!r && opts->annotate) {
+		if (n && !(marks = malloc(n * sizeof(*marks))))
+			r = gz_error_set(err, GZ_ENOMEM, "out of memory");
+		for (size_t k = 0; !r && k < n; k++)
+			marks[k] = (struct gz_html_mark){ out->spans[k].byte_start,
+							  out->spans[k].byte_end,
+							  out->spans[k].entry->type,
+							  out->spans[k].entry->id };
+		if (!r)
+			r = gz_html_annotate(page, len, &x, marks, n, &out->html, err);
+	}
+	free(marks);
+	gz_html_text_free(&x);
+	if (r)
+		return r;
+	gz_json_answer_start_spans(&out->answer, out->spans, n, gz_tagger_explained(t), page,
+				   &opts->tag);
+	if (opts->annotate) {
+		out->answer.html = out->html.data ? out->html.data : "";
+		out->answer.html_len = out->html.len;
+	}
+	return 0;
+}
+
+int gz_request_tag(struct gz_tagger *t, const struct gz_set *set, const char *text,
+		   size_t len, const struct gz_request_options *opts,
+		   struct gz_request_tagged *out, struct gz_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (opts->format == GZ_FORMAT_HTML)
+		return tag_html(t, set, text, len, opts, out, err);
+	/* annotate writes the page back: plain text has none to write */
+	if (opts->annotate)
+		return gz_error_set(err, GZ_EINVAL, "annotate=true goes with HTML (Content-Type: "
+				    "text/html, or format=html)");
+	int r = gz_tagger_run(t, set, text, len, &opts->tag, err);
+	if (!r)
+		gz_json_answer_start(&out->answer, t, text, &opts->tag);
+	return r;
+}
+
+void gz_request_tagged_free(struct gz_request_tagged *r)
+{
+	free(r->spans);
+	free(r->html.data);
+	memset(r, 0, sizeof(*r));
 }
 
 /* ------------------------------------------------------ the fast path */
@@ -318,33 +428,55 @@ int gz_request_simple_line(const char *line, size_t n, struct gz_buf *scratch,
 	return skip_ws(p, end) == end;
 }
 
+/* The entities of one NDJSON line, tagged as opts ask: ',"entities":[..]'
+ * (and ',"html":".."' with annotate), or 0 appended and the error in e. */
+static int line_entities(struct gz_buf *o, struct gz_tagger *t, const struct gz_set *set,
+			 const struct gz_request_options *opts, const char *text, size_t len,
+			 void (*on_tagged)(void *, const struct gz_tagger *, size_t), void *cls,
+			 struct gz_error *e)
+{
+	struct gz_request_tagged r;
+	int rc = gz_request_tag(t, set, text, len, opts, &r, e);
+	if (!rc) {
+		if (on_tagged)
+			on_tagged(cls, t, len);
+		/* the common case: written directly, no tree */
+		gz_buf_append(o, ",\"entities\":", 12);
+		gz_json_write_span_list(r.answer.spans, r.answer.nspans, r.answer.explain,
+					text, o);
+		if (r.answer.html) {
+			gz_buf_append(o, ",\"html\":", 8);
+			gz_buf_append_json_string(o, r.answer.html, r.answer.html_len);
+		}
+	}
+	gz_request_tagged_free(&r);
+	return rc;
+}
+
 /* One NDJSON line -> one answer line: {"id":..,"entities":[..]} or
  * {"id":..,"error":{..}}.  A bad line never fails the others. */
 static void tag_line(struct gz_buf *o, struct gz_buf *scratch, struct gz_tagger *t,
-		     const struct gz_set *set, const struct gz_tag_options *base,
+		     const struct gz_set *set, const struct gz_request_options *base,
 		     const char *line, size_t n,
 		     void (*on_tagged)(void *, const struct gz_tagger *, size_t), void *cls)
 {
-	struct gz_tag_options opts = *base;
+	struct gz_request_options opts = *base;
 	struct gz_error e = {0};
 	json_t *root = NULL, *error = NULL;
 	const char *text, *sid;
-	size_t len, sid_len;
+	size_t len, sid_len, mark = o->len;
 	char *types_buf = NULL;
 
 	if (gz_request_simple_line(line, n, scratch, &text, &len, &sid, &sid_len)) {
-		if (gz_tagger_run(t, set, text, len, &opts, &e) == 0) {
-			if (on_tagged)
-				on_tagged(cls, t, len);
-			gz_buf_append(o, "{\"id\":", 6);
-			gz_buf_append(o, sid, sid_len);
-			gz_buf_append(o, ",\"entities\":", 12);
-			gz_json_write_spans(t, text, o);
+		gz_buf_append(o, "{\"id\":", 6);
+		gz_buf_append(o, sid, sid_len);
+		if (line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e) == 0) {
 			gz_buf_append(o, "}\n", 2);
 			return;
 		}
 		/* a tagging error (invalid UTF-8 cannot come this way): the
 		 * general path below answers it */
+		o->len = mark;
 	}
 	int rc = gz_request_parse_json(line, n, 1, &root, &text, &len, &opts, &types_buf, &error);
 	json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
@@ -356,13 +488,9 @@ static void tag_line(struct gz_buf *o, struct gz_buf *scratch, struct gz_tagger 
 	gz_buf_append(o, "{\"id\":", 6);
 	gz_buf_append(o, ids, strlen(ids));
 	free(ids);
-	if (!rc && gz_tagger_run(t, set, text, len, &opts, &e) == 0) {
-		if (on_tagged)
-			on_tagged(cls, t, len);
-		/* the common case: written directly, no tree */
-		gz_buf_append(o, ",\"entities\":", 12);
-		gz_json_write_spans(t, text, o);
-	} else {
+	mark = o->len;
+	if (rc || line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e)) {
+		o->len = mark;
 		if (!rc)
 			error = gz_json_from_error(&e);
 		char *es = error ? json_dumps(json_object_get(error, "error"), GZ_JSON_DUMP_FLAGS)
@@ -383,7 +511,7 @@ out:
 }
 
 int gz_request_ndjson_next(struct gz_tagger *t, const struct gz_set *set,
-			   const struct gz_tag_options *base, const char *body, size_t len,
+			   const struct gz_request_options *base, const char *body, size_t len,
 			   size_t *pos, struct gz_buf *out, size_t limit,
 			   void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
 			   void *cls)
@@ -411,7 +539,7 @@ int gz_request_ndjson_next(struct gz_tagger *t, const struct gz_set *set,
 }
 
 int gz_request_tag_ndjson(struct gz_tagger *t, const struct gz_set *set,
-			  const struct gz_tag_options *base, const char *body, size_t len,
+			  const struct gz_request_options *base, const char *body, size_t len,
 			  struct gz_buf *out,
 			  void (*on_tagged)(void *cls, const struct gz_tagger *t, size_t len),
 			  void *cls)

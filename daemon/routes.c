@@ -87,7 +87,10 @@ static void thread_tagger_give(struct gz_tagger *t)
  * it passes through one small buffer whatever its size:
  *   - one text (raw or JSON body): the spans are turned into JSON piece by
  *     piece (gz_json_answer); the stream keeps the tagger that holds them,
- *     and the body they point into, until the answer is out;
+ *     and the body they point into, until the answer is out.  An HTML page
+ *     (format=html) is parsed whole first, and its annotated copy, when
+ *     asked for, goes out as the answer's last piece: within the body
+ *     limit, that is a few times the body;
  *   - NDJSON: the body's lines are tagged a piece at a time, each with the
  *     thread's own tagger, so nothing of the tagger is held between pieces.
  * An answer that fits in the first piece goes out whole, with a
@@ -109,9 +112,9 @@ struct stream {
 	struct gz_tagger *tagger;    /* owned; NULL for NDJSON */
 	json_t *root;                /* a JSON body's tree: the text lives in it */
 	char *types_buf;             /* the JSON body's types, owned */
-	struct gz_json_answer answer;
+	struct gz_request_tagged tagged;  /* the spans, and the page of format=html */
 	/* NDJSON */
-	struct gz_tag_options opts;
+	struct gz_request_options opts;
 	size_t pos;                  /* the next line at body[pos] */
 };
 
@@ -127,7 +130,7 @@ static int stream_fill(struct stream *s)
 	s->out.len = s->sent = 0;
 	int r;
 	if (s->tagger) {
-		r = gz_json_answer_write(&s->answer, &s->out, GZ_STREAM_PIECE);
+		r = gz_json_answer_write(&s->tagged.answer, &s->out, GZ_STREAM_PIECE);
 	} else {
 		struct gz_tagger *t = thread_tagger();
 		r = t ? gz_request_ndjson_next(t, s->set, &s->opts, s->body ? s->body : "", s->len,
@@ -145,6 +148,7 @@ static void stream_free(void *cls)
 	struct stream *s = cls;
 	if (s->tagger)
 		thread_tagger_give(s->tagger);
+	gz_request_tagged_free(&s->tagged);
 	gz_set_unref(s->set);
 	json_decref(s->root);
 	free(s->types_buf);
@@ -245,12 +249,11 @@ static enum MHD_Result tag_single(struct MHD_Connection *c, struct request *rq,
 		return gz_http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
 					  "out of memory");
 	}
-	if (gz_tagger_run(s->tagger, set, text, len, &s->opts, &e)) {
+	if (gz_request_tag(s->tagger, set, text, len, &s->opts, &s->tagged, &e)) {
 		stream_free(s);
 		return gz_http_send_gz_error(c, rq, &e);
 	}
 	gz_metrics_tagged(rq->http->metrics, s->tagger, len);
-	gz_json_answer_start(&s->answer, s->tagger, text, &s->opts);
 	if (stream_fill(s)) {
 		stream_free(s);
 		return gz_http_send_error(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",

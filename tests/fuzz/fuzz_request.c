@@ -68,8 +68,8 @@ static void fuzz_json(const char *body, size_t len)
 	const char *text = NULL;
 	size_t text_len = 0;
 	char *types_buf = NULL;
-	struct gz_tag_options opts;
-	gz_tag_options_init(&opts);
+	struct gz_request_options opts;
+	gz_request_options_init(&opts);
 	if (gz_request_parse_json(body, len, 0, &root, &text, &text_len, &opts, &types_buf,
 				  &error) != 0) {
 		check(error != NULL || ignore_error_utf8, "a refused request without an error");
@@ -79,7 +79,8 @@ static void fuzz_json(const char *body, size_t len)
 	} else {
 		check(error == NULL && text != NULL, "an accepted request with an error or no text");
 		struct gz_error e = {0};
-		if (gz_tagger_run(tagger, set, text, text_len, &opts, &e) != 0) {
+		struct gz_request_tagged tagged;
+		if (gz_request_tag(tagger, set, text, text_len, &opts, &tagged, &e) != 0) {
 			json_t *j = gz_json_from_error(&e);
 			check(j != NULL || ignore_error_utf8, "a tagging error without an error object");
 			if (j)
@@ -87,7 +88,7 @@ static void fuzz_json(const char *body, size_t len)
 			json_decref(j);
 		} else {
 			struct gz_buf b = { 0 };
-			check(gz_json_write_tag_response(tagger, text, &opts, &b) == 0, "writing failed");
+			check(gz_json_answer_write(&tagged.answer, &b, SIZE_MAX) == 1, "writing failed");
 			json_error_t jerr;
 			json_t *back = json_loadb(b.data, b.len, 0, &jerr);
 			check(json_is_object(back) && json_is_array(json_object_get(back, "entities")),
@@ -95,6 +96,7 @@ static void fuzz_json(const char *body, size_t len)
 			json_decref(back);
 			free(b.data);
 		}
+		gz_request_tagged_free(&tagged);
 	}
 	json_decref(root);
 	free(types_buf);
@@ -102,8 +104,8 @@ static void fuzz_json(const char *body, size_t len)
 
 static void fuzz_ndjson(const char *body, size_t len)
 {
-	struct gz_tag_options opts;
-	gz_tag_options_init(&opts);
+	struct gz_request_options opts;
+	gz_request_options_init(&opts);
 	struct gz_buf out = { 0 };
 	int r = gz_request_tag_ndjson(tagger, set, &opts, body, len, &out, NULL, NULL);
 	check(r == 0, "gz_request_tag_ndjson failed: %d", r);
@@ -158,8 +160,8 @@ static void fuzz_ndjson(const char *body, size_t len)
 		if (gz_request_simple_line(body + i, end - i, &scratch, &text, &text_len, &id, &id_len)) {
 			json_t *root = NULL, *error = NULL;
 			char *types_buf = NULL;
-			struct gz_tag_options o;
-			gz_tag_options_init(&o);
+			struct gz_request_options o;
+			gz_request_options_init(&o);
 			int rc = gz_request_parse_json(body + i, end - i, 1, &root, &jtext, &jlen, &o,
 						       &types_buf, &error);
 			check(rc == 0, "the fast path took a line jansson refuses: %.*s", (int)(end - i),

@@ -216,7 +216,8 @@ class QueryParameterTest(DaemonTestCase):
         status, body, _ = self.d.tag("Kyiv", "?type=person")
         self.assertEqual((status, body), (400, error(
             "bad_parameter",
-            "unknown query parameter 'type' (expected types, overlaps, offsets or explain)")))
+            "unknown query parameter 'type' (expected types, overlaps, offsets, explain, "
+            "format or annotate)")))
 
 
 class TagJsonTest(DaemonTestCase):
@@ -278,7 +279,8 @@ class TagJsonTest(DaemonTestCase):
         status, body, _ = self.post({"text": "Kyiv", "offset": "byte"})
         self.assertEqual((status, body), (400, error(
             "bad_parameter",
-            "unknown field 'offset' (expected text, types, overlaps, offsets or explain)")))
+            "unknown field 'offset' (expected text, types, overlaps, offsets, explain, "
+            "format or annotate)")))
 
     def test_bad_field_values(self):
         for obj, message in (
@@ -339,7 +341,8 @@ class TagNdjsonTest(DaemonTestCase):
             "code": "bad_json", "message": 'expected a JSON object with a "text" field'}})
         self.assertEqual(answers[8], {"id": 9, "error": {
             "code": "bad_parameter",
-            "message": "unknown field 'colour' (expected id, text, types, overlaps, offsets or explain)"}})
+            "message": "unknown field 'colour' (expected id, text, types, overlaps, offsets, "
+                       "explain, format or annotate)"}})
         self.assertEqual(len(answers), 9)
 
     def test_query_parameters_are_the_defaults_of_every_line(self):
@@ -449,8 +452,8 @@ class MediaTypeAndUtf8Test(DaemonTestCase):
                 status, body, _ = self.d.tag("Kyiv", headers={"Content-Type": ct})
                 self.assertEqual((status, body), (415, error(
                     "unsupported_media_type",
-                    "unsupported Content-Type '%s' (expected text/plain, application/json "
-                    "or application/x-ndjson, in UTF-8)" % ct)))
+                    "unsupported Content-Type '%s' (expected text/plain, text/html, "
+                    "application/json or application/x-ndjson, in UTF-8)" % ct)))
 
     def test_content_encoding_refused(self):
         status, body, _ = self.d.tag("Kyiv", headers={"Content-Type": "text/plain",
