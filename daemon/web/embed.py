@@ -12,7 +12,9 @@ bug let into the DOM), and nothing can be loaded but the daemon's own JSON.
 
 It also refuses a page that is not self-contained: a <script src>, a <link>
 to a stylesheet, or a URL to another host or protocol anywhere in it fails
-the build.  Python 3 standard library only.
+the build.  The page may hold a second inline <style> (in a <template>): the
+style of the sandboxed frame that shows a tagged HTML page, which inherits
+the policy and needs its hash too.  Python 3 standard library only.
 """
 
 import base64
@@ -39,17 +41,24 @@ def fail(path, message):
     sys.exit(1)
 
 
-def inline_hash(path, page, tag):
+def inline_hashes(path, page, tag, most):
     # Comments are left out of the search: one that mentions a tag would
-    # otherwise open a block that ends at the real closing tag.
-    blocks = BLOCK_RE[tag].findall(COMMENT_RE.sub(b"", page))
-    if len(blocks) != 1:
-        fail(path, "expected exactly one inline <%s>, found %d" % (tag, len(blocks)))
-    attrs, body = blocks[0]
-    if attrs and re.search(rb"\bsrc\s*=", attrs, re.I):
-        fail(path, "<%s src=...> loads an external file; inline it" % tag)
-    digest = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
-    return "'sha256-%s'" % digest
+    # otherwise open a block that ends at the real closing tag.  So is the
+    # script's code when looking for styles (it writes the frame's).
+    page = COMMENT_RE.sub(b"", page)
+    if tag != "script":
+        page = BLOCK_RE["script"].sub(b"<script></script>", page)
+    blocks = BLOCK_RE[tag].findall(page)
+    if not 1 <= len(blocks) <= most:
+        fail(path, "expected %s inline <%s>, found %d"
+             % ("exactly one" if most == 1 else "one to %d" % most, tag, len(blocks)))
+    hashes = []
+    for attrs, body in blocks:
+        if attrs and re.search(rb"\bsrc\s*=", attrs, re.I):
+            fail(path, "<%s src=...> loads an external file; inline it" % tag)
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+        hashes.append("'sha256-%s'" % digest)
+    return " ".join(hashes)
 
 
 def c_bytes(data):
@@ -87,8 +96,10 @@ def main(argv):
 
     csp = "; ".join([
         "default-src 'none'",
-        "script-src " + inline_hash(src, page, "script"),
-        "style-src " + inline_hash(src, page, "style"),
+        "script-src " + inline_hashes(src, page, "script", 1),
+        # the page's style, and the one it gives the HTML it shows in a
+        # sandboxed srcdoc frame, which inherits this policy
+        "style-src " + inline_hashes(src, page, "style", 2),
         "connect-src 'self'",
         "img-src 'self' data:",
         "base-uri 'none'",

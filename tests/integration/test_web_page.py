@@ -7,7 +7,8 @@ playwright-core and Debian's chromium, which `scripts/deps test` installs
 (playwright-core into the repository's node_modules/, or $GAZTAG_NODE_DIR's).
 When either is missing that test is skipped, saying so, and this script exits
 77, which meson reports as SKIP: never a pass that tested nothing.
-Screenshots go to $GAZTAG_BUILD_ROOT/web-page.png and web-page-narrow.png.
+Screenshots go to $GAZTAG_BUILD_ROOT/web-page.png, web-page-narrow.png and
+web-page-html.png (HTML mode: a pasted page rendered in a sandboxed frame).
 
 Gazetteers: tests/data/web (people, places, units, and ships: a type the page
 has no fixed colour for; two places named Georgia that context tells apart,
@@ -42,7 +43,8 @@ class WebPageTest(gzharness.DaemonTestCase):
         csp = hdrs.get("content-security-policy", "")
         self.assertIn("default-src 'none'", csp)
         self.assertRegex(csp, r"script-src 'sha256-[A-Za-z0-9+/]{43}='")
-        self.assertRegex(csp, r"style-src 'sha256-[A-Za-z0-9+/]{43}='")
+        # the page's style, and the one of the frame that shows HTML
+        self.assertRegex(csp, r"style-src 'sha256-[A-Za-z0-9+/]{43}=' 'sha256-[A-Za-z0-9+/]{43}='")
         self.assertIn("connect-src 'self'", csp)
         self.assertEqual(hdrs.get("x-content-type-options"), "nosniff")
 

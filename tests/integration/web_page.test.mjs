@@ -261,6 +261,95 @@ test("an article holding markup is shown as text, and runs nothing", async () =>
 	await page.close();
 });
 
+// HTML mode: a news page with markup around and inside the names, a script,
+// an image with a handler, a form, a link; the names in attributes and in
+// the script are not tagged.
+const PAGE_HTML =
+	'<article><h1>Talks in <a href="/kyiv" title="Kharkiv">Kyiv</a></h1>\n' +
+	'<p class="byline">By a staff writer</p>\n' +
+	'<p><b>Volodymyr</b> Zelensky met Lech Wa&#322;&#281;sa.' +
+	'<script>document.title = "Mariupol"; alert(1)</script></p>\n' +
+	'<img src="/photo.jpg" onerror="alert(2)" alt="Mariupol">\n' +
+	'<p>The cruiser <i>Moskva</i>&nbsp;sank.</p>\n' +
+	'<form action="/tag"><button>Send</button></form></article>';
+
+test("HTML mode: the page is rendered in a sandboxed frame with its entities highlighted", async () => {
+	const { page, problems, dialogs } = await openPage();
+	const asked = [];
+	page.on("request", (r) => { if (new URL(r.url()).pathname === "/tag") asked.push(r.postDataJSON()); });
+	await page.getByLabel("HTML page").check();
+	assert.equal(await page.textContent("#text-label"), "Article HTML");
+	await tagText(page, PAGE_HTML);
+	assert.equal(asked.length, 1);
+	assert.deepEqual([asked[0].format, asked[0].annotate, asked[0].offsets], ["html", true, "utf16"]);
+
+	// The text view gives way to the frame: sandboxed with nothing allowed,
+	// its page given by srcdoc, its document out of this page's reach.
+	assert.equal(await page.isVisible("#output"), false);
+	assert.equal(await page.isVisible("#frame"), true);
+	assert.equal(await page.textContent("#results-heading"), "Tagged page");
+	assert.deepEqual(await page.$eval("#frame", (f) => [f.getAttribute("sandbox"), f.srcdoc.length > 0,
+		f.contentDocument === null]), ["", true, true]);
+
+	// The entities of the text only, their offsets into the HTML as posted:
+	// the legend and list as in text mode, and no offset_mismatch error.
+	assert.deepEqual(await page.$$eval("#entities tbody tr", (trs) => trs.map((tr) =>
+		[...tr.cells].map((td) => td.textContent.trim()))), [
+		["Kyiv", "place", "kyiv", "1"],
+		["Lech Wałęsa", "person", "lech-walesa", "1"],
+		["Moskva", "ship", "cruiser-moskva", "1"],
+		["Volodymyr Zelensky", "person", "volodymyr-zelensky", "1"],
+	]);
+	assert.deepEqual(await page.$$eval("#legend li", (lis) => lis.map((li) => li.textContent.trim())),
+		["person 2", "place 1", "ship 1"]);
+	assert.equal(await page.isVisible("#error"), false);
+
+	// In the frame: the page rendered, each entity in a <mark> (a name split
+	// by </b> in two), coloured by type.
+	const frame = page.frameLocator("#frame");
+	await frame.locator("mark").first().waitFor();
+	assert.deepEqual(await frame.locator("mark").evaluateAll((ms) => ms.map((m) =>
+		[m.textContent, m.className, m.dataset.gzId])), [
+		["Kyiv", "gz-place", "kyiv"],
+		["Volodymyr", "gz-person", "volodymyr-zelensky"],
+		[" Zelensky", "gz-person", "volodymyr-zelensky"],
+		["Lech Wałęsa", "gz-person", "lech-walesa"],
+		["Moskva", "gz-ship", "cruiser-moskva"],
+	]);
+	assert.equal(await frame.locator("b > mark").count(), 1, "the first half stays inside <b>");
+	assert.equal(await frame.locator("mark.gz-place").evaluate((m) => getComputedStyle(m).backgroundColor),
+		"rgb(168, 230, 191)");
+	assert.equal(await frame.locator("mark.gz-person").first().evaluate((m) => getComputedStyle(m).backgroundColor),
+		"rgb(255, 207, 153)");
+	assert.equal(await frame.locator("h1").textContent(), "Talks in Kyiv");
+
+	// Nothing of the pasted page ran or loaded: no dialog, the script's
+	// title not set, the form not sent; the only complaints are the
+	// browser's about what it blocked.
+	await frame.locator("button").click();
+	await page.waitForTimeout(300);
+	assert.equal(await frame.locator("h1").count(), 1, "the frame still shows the page");
+	assert.deepEqual(dialogs, []);
+	assert.equal(await frame.locator("html").evaluate(() => document.title), "");
+	assert.equal(asked.length, 1, "the form was not submitted to /tag");
+	for (const p of problems)
+		assert.match(p, /^console: (Blocked script execution in 'about:srcdoc'|Blocked form submission to '[^']*' because the form's frame is sandboxed|Refused to load the image)/, p);
+	await page.screenshot({ path: path.join(ARTIFACTS, "web-page-html.png"), fullPage: true });
+
+	// Back to text mode: the same input re-tagged as text, shown as text.
+	problems.length = 0;
+	await page.getByLabel("text", { exact: true }).check();
+	await page.waitForSelector("#output:not([hidden])");
+	await waitForAnswer(page);
+	assert.equal(await page.isVisible("#frame"), false);
+	assert.equal(await page.textContent("#results-heading"), "Tagged text");
+	assert.equal(await page.textContent("#output"), PAGE_HTML);
+	assert.equal(asked.length, 2);
+	assert.equal(asked[1].format, undefined);
+	assert.deepEqual(problems, []);
+	await page.close();
+});
+
 test("keyboard only: Ctrl+Enter tags, Tab reaches each entity and shows its card, Escape hides it", async () => {
 	const { page, problems } = await openPage();
 	assert.equal(await page.evaluate(() => document.activeElement.id), "text", "the text area has the focus");
