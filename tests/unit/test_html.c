@@ -807,6 +807,22 @@ static void test_page_baltic_courier(void **state)
 	check_page("baltic-courier-liveblog", s, sizeof s / sizeof s[0]);
 }
 
+static void test_page_kryvbas_herald(void **state)
+{
+	(void)state;
+	static const struct page_slice s[] = {
+		{ "Kryvyi\xC2\xA0Rih", "Rih", "Kryvyi&nbsp;Rih" },
+		{ "Volodymyr Zelensky, who", "Zelensky", "Volodymyr</b> Zelensky" },
+		{ "President Volodymyr", "Zelensky", "President <strong>Volodymyr\n</strong><em>Zelensky" },
+		{ "Ernst & Young", "Young", "Ernst &amp; Young" },
+		{ "Kam\xE2\x80\x99ianske and", "ianske", "Kam&#x2019;ianske" },
+		{ "restart it1", "it1", "restart it<sup><a href=\"#n1\">1" },
+		{ "Oleksandr\xC2\xA0Vilkul", "Vilkul", "Oleksandr&nbsp;Vilkul" },
+		{ "Kharkiv\n\nOblast", "Oblast", "Kharkiv\n<li><a href=\"/a/5523\">Oblast" },
+	};
+	check_page("kryvbas-herald-steelworks", s, sizeof s / sizeof s[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_page_dnipro_ledger),
 		cmocka_unit_test(test_page_northern_wire),
 		cmocka_unit_test(test_page_baltic_courier),
+		cmocka_unit_test(test_page_kryvbas_herald),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
