@@ -183,9 +183,11 @@ static int body_kind(const char *ct, enum body_kind *kind, enum gz_format *forma
 
 struct query_check {
 	struct request *rq;
-	char message[300];
+	char message[512];
 };
 
+/* Each query parameter is a tag option (request.h's table); the first bad
+ * one stops the walk with its message. */
 static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
 				 const char *key, const char *value)
 {
@@ -193,41 +195,19 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind,
 	struct query_check *q = cls;
 	struct request *rq = q->rq;
 	struct gz_error e = {0};
-	if (!value)
-		value = "";
-	if (!strcmp(key, "types")) {
-		free(rq->types);
-		rq->types = strdup(value);
-		rq->opts.tag.types = rq->types;
-	} else if (!strcmp(key, "overlaps")) {
-		if (gz_overlaps_parse(value, &rq->opts.tag.overlaps, &e))
-			goto bad;
-	} else if (!strcmp(key, "offsets")) {
-		if (gz_offsets_parse(value, &rq->opts.tag.offsets, &e))
-			goto bad;
-	} else if (!strcmp(key, "format")) {
-		if (gz_format_parse(value, &rq->opts.format, &e))
-			goto bad;
-	} else if (!strcmp(key, "explain") || !strcmp(key, "annotate")) {
-		if (strcmp(value, "true") && strcmp(value, "false")) {
-			snprintf(q->message, sizeof(q->message),
-				 "bad value '%.40s' for %s (expected true or false)", value, key);
-			return MHD_NO;
-		}
-		if (!strcmp(key, "explain"))
-			rq->opts.tag.explain = !strcmp(value, "true");
-		else
-			rq->opts.annotate = !strcmp(value, "true");
-	} else {
+	const struct gz_option *o = gz_option_find(key);
+	if (!o) {
+		char names[200];
+		gz_option_names(names, sizeof names);
 		snprintf(q->message, sizeof(q->message),
-			 "unknown query parameter '%.100s' (expected types, overlaps, offsets, "
-			 "explain, format or annotate)", key);
+			 "unknown query parameter '%.100s' (expected %s)", key, names);
+		return MHD_NO;
+	}
+	if (gz_option_set(o, value ? value : "", &rq->opts, &rq->types, &e)) {
+		snprintf(q->message, sizeof(q->message), "%.250s", e.message);
 		return MHD_NO;
 	}
 	return MHD_YES;
-bad:
-	snprintf(q->message, sizeof(q->message), "%.250s", e.message);
-	return MHD_NO;
 }
 
 /* ------------------------------------------------------------------ */

@@ -48,14 +48,33 @@ struct args {
 	struct gz_request_options opts;
 };
 
+/* The tag options of --tag come from request.h's table (gz_options): they
+ * are named, listed and read as in a query string or a JSON body. */
+#define TAG_OPTION_FIRST 256   /* getopt values: TAG_OPTION_FIRST + index */
+
 static void usage(FILE *f)
 {
 	fputs("usage: gaztagd [--config FILE] [--listen HOST:PORT] [--gazetteers PATH]... [--threads N]\n"
 	      "               [--log-level error|warn|info|debug] [--user NAME]\n"
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
-	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--types T,..]\n"
-	      "               [--overlaps longest|all] [--offsets codepoint|utf16|byte] [--explain]\n"
-	      "               [--format text|html] [--annotate] [--ndjson]\n"
+	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--ndjson]\n"
+	      "              ", f);
+	int col = 14;
+	for (const struct gz_option *o = gz_options; o->name; o++) {
+		char item[120];
+		int n = snprintf(item, sizeof item, " [--%s%s", o->name,
+				 o->kind == GZ_OPTION_TYPES ? " T,.." : o->kind == GZ_OPTION_CHOICE ? " " : "");
+		for (const char *const *v = o->kind == GZ_OPTION_CHOICE ? o->values : NULL; v && *v; v++)
+			n += snprintf(item + n, sizeof item - (size_t)n, "%s%s", *v, v[1] ? "|" : "");
+		n += snprintf(item + n, sizeof item - (size_t)n, "]");
+		if (col + n > 88) {
+			fputs("\n              ", f);
+			col = 14;
+		}
+		fputs(item, f);
+		col += n;
+	}
+	fputs("\n"
 	      "       gaztagd --lookup TEXT [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --version\n",
 	      f);
@@ -535,7 +554,7 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "gazetteers", required_argument, NULL, 'g' },
@@ -544,18 +563,20 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "tag", required_argument, NULL, 'T' },
-		{ "types", required_argument, NULL, 't' },
-		{ "overlaps", required_argument, NULL, 'o' },
-		{ "offsets", required_argument, NULL, 'O' },
-		{ "explain", no_argument, NULL, 'E' },
 		{ "ndjson", no_argument, NULL, 'N' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "annotate", no_argument, NULL, 'A' },
 		{ "lookup", required_argument, NULL, 'K' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
 	};
+	/* these, then a flag or an option with an argument per tag option */
+	struct option longopts[sizeof own / sizeof *own + 32];
+	size_t nopts = sizeof own / sizeof *own;
+	memcpy(longopts, own, sizeof own);
+	for (size_t i = 0; gz_options[i].name && nopts + 1 < sizeof longopts / sizeof *longopts; i++)
+		longopts[nopts++] = (struct option){ gz_options[i].name,
+			gz_options[i].kind == GZ_OPTION_BOOL ? no_argument : required_argument,
+			NULL, TAG_OPTION_FIRST + (int)i };
+	longopts[nopts] = (struct option){ NULL, 0, NULL, 0 };
 	struct args a = { 0 };
 	struct gz_error err = { 0 };
 	/* Big blocks (request bodies, answers, a big text's spans) each get a
@@ -580,32 +601,8 @@ int main(int argc, char **argv)
 		case 'u': a.user = optarg; break;
 		case 'C': a.check = 1; break;
 		case 'T': a.tag = optarg; break;
-		case 't': a.opts.tag.types = optarg; break;
-		case 'E': a.opts.tag.explain = 1; break;
-		case 'A': a.opts.annotate = 1; break;
 		case 'N': a.ndjson = 1; break;
 		case 'K': a.lookup = optarg; break;
-		case 'o':
-			if (gz_overlaps_parse(optarg, &a.opts.tag.overlaps, &err)) {
-				fprintf(stderr, "gaztagd: --overlaps: %s\n", err.message);
-				free(gazetteer_flags);
-				return 2;
-			}
-			break;
-		case 'O':
-			if (gz_offsets_parse(optarg, &a.opts.tag.offsets, &err)) {
-				fprintf(stderr, "gaztagd: --offsets: %s\n", err.message);
-				free(gazetteer_flags);
-				return 2;
-			}
-			break;
-		case 'F':
-			if (gz_format_parse(optarg, &a.opts.format, &err)) {
-				fprintf(stderr, "gaztagd: --format: %s\n", err.message);
-				free(gazetteer_flags);
-				return 2;
-			}
-			break;
 		/* gazetteer_flags freed on every way out: LeakSanitizer builds
 		 * run --version and bad usage too. */
 		case 'V':
@@ -613,7 +610,19 @@ int main(int argc, char **argv)
 			free(gazetteer_flags);
 			return 0;
 		case 'h': usage(stdout); free(gazetteer_flags); return 0;
-		default: usage(stderr); free(gazetteer_flags); return 2;
+		default:
+			if (c >= TAG_OPTION_FIRST && c < TAG_OPTION_FIRST + (int)nopts) {
+				/* --types keeps pointing at argv */
+				const struct gz_option *o = &gz_options[c - TAG_OPTION_FIRST];
+				if (!gz_option_set(o, optarg ? optarg : "true", &a.opts, NULL, &err))
+					break;
+				fprintf(stderr, "gaztagd: --%s: %s\n", o->name, err.message);
+				free(gazetteer_flags);
+				return 2;
+			}
+			usage(stderr);
+			free(gazetteer_flags);
+			return 2;
 		}
 	}
 	if (optind < argc) {

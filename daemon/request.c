@@ -9,80 +9,175 @@
 #include "html.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ------------------------------------------------------ the options */
+
+/* Each option once: its name, the kind of value it takes, the values a
+ * choice allows (in the order of its enum), and so every message about it.
+ * The query string, JSON bodies and NDJSON lines, and the command line all
+ * read their options through this table, so that a name, a value or an
+ * error message never differs between them. */
+enum field { F_TYPES, F_OVERLAPS, F_OFFSETS, F_EXPLAIN, F_FORMAT, F_ANNOTATE };
+
+static const char *const overlaps_values[] = { "longest", "all", NULL };   /* gz_overlaps */
+static const char *const offsets_values[] = { "codepoint", "utf16", "byte", NULL }; /* gz_offsets */
+static const char *const format_values[] = { "text", "html", NULL };       /* gz_format */
+
+const struct gz_option gz_options[] = {
+	{ "types", GZ_OPTION_TYPES, NULL, F_TYPES },
+	{ "overlaps", GZ_OPTION_CHOICE, overlaps_values, F_OVERLAPS },
+	{ "offsets", GZ_OPTION_CHOICE, offsets_values, F_OFFSETS },
+	{ "explain", GZ_OPTION_BOOL, NULL, F_EXPLAIN },
+	{ "format", GZ_OPTION_CHOICE, format_values, F_FORMAT },
+	{ "annotate", GZ_OPTION_BOOL, NULL, F_ANNOTATE },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct gz_option *gz_option_find(const char *name)
+{
+	for (const struct gz_option *o = gz_options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/* "a, b or c" */
+static void join_or(const char *const *words, char *buf, size_t size)
+{
+	size_t n = 0, len = 0;
+	while (words[n])
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+}
+
+void gz_option_names(char *buf, size_t size)
+{
+	const char *names[sizeof gz_options / sizeof *gz_options];
+	size_t n = 0;
+	for (const struct gz_option *o = gz_options; o->name; o++)
+		names[n++] = o->name;
+	names[n] = NULL;
+	join_or(names, buf, size);
+}
+
+static void store(const struct gz_option *o, int value, struct gz_request_options *opts)
+{
+	switch ((enum field)o->field) {
+	case F_OVERLAPS: opts->tag.overlaps = (enum gz_overlaps)value; break;
+	case F_OFFSETS: opts->tag.offsets = (enum gz_offsets)value; break;
+	case F_EXPLAIN: opts->tag.explain = value; break;
+	case F_FORMAT: opts->format = (enum gz_format)value; break;
+	case F_ANNOTATE: opts->annotate = value; break;
+	case F_TYPES: break;
+	}
+}
+
+/* The types list s[0..n) (NULL: none), kept in *owned (the caller's
+ * buffer, or s itself when owned is NULL). */
+static int store_types(const char *s, struct gz_request_options *opts, char **owned,
+		       struct gz_error *err)
+{
+	opts->tag.types = s;
+	if (!owned)
+		return 0;
+	free(*owned);
+	*owned = NULL;
+	opts->tag.types = NULL;
+	if (s && !(*owned = strdup(s)))
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	opts->tag.types = *owned;
+	return 0;
+}
+
+int gz_option_set(const struct gz_option *o, const char *value, struct gz_request_options *opts,
+		  char **owned, struct gz_error *err)
+{
+	if (o->kind == GZ_OPTION_TYPES)
+		return store_types(value, opts, owned, err);
+	static const char *const bool_values[] = { "false", "true", NULL };
+	const char *const *values = o->kind == GZ_OPTION_BOOL ? bool_values : o->values;
+	for (int i = 0; values[i]; i++) {
+		if (!strcmp(value, values[i])) {
+			store(o, i, opts);
+			return 0;
+		}
+	}
+	/* the values in the order people read them: true before false */
+	static const char *const bool_listed[] = { "true", "false", NULL };
+	char expected[200];
+	join_or(o->kind == GZ_OPTION_BOOL ? bool_listed : values, expected, sizeof expected);
+	return gz_error_set(err, GZ_EINVAL, "bad value '%.40s' for %s (expected %s)", value, o->name,
+			    expected);
+}
+
+int gz_option_set_json(const struct gz_option *o, json_t *v, struct gz_request_options *opts,
+		       char **owned, struct gz_error *err)
+{
+	switch (o->kind) {
+	case GZ_OPTION_BOOL:
+		if (!json_is_boolean(v))
+			return gz_error_set(err, GZ_EINVAL, "'%s' must be true or false", o->name);
+		store(o, json_is_true(v), opts);
+		return 0;
+	case GZ_OPTION_CHOICE:
+		if (!json_is_string(v))
+			return gz_error_set(err, GZ_EINVAL, "'%s' must be a string", o->name);
+		return gz_option_set(o, json_string_value(v), opts, owned, err);
+	case GZ_OPTION_TYPES:
+		break;
+	}
+	/* types: null (every type), "a,b", or ["a", "b"] */
+	if (json_is_null(v) || json_is_string(v))
+		return store_types(json_string_value(v), opts, owned, err);
+	if (!json_is_array(v))
+		return gz_error_set(err, GZ_EINVAL, "'%s' must be a list of strings", o->name);
+	size_t i, n = 1;
+	json_t *t;
+	json_array_foreach(v, i, t) {
+		if (!json_is_string(t))
+			return gz_error_set(err, GZ_EINVAL, "'%s' must be a list of strings", o->name);
+		n += json_string_length(t) + 1;
+	}
+	char *joined = calloc(1, n);
+	if (!joined)
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	json_array_foreach(v, i, t) {
+		if (i)
+			strcat(joined, ",");
+		strcat(joined, json_string_value(t));
+	}
+	int rc = store_types(joined, opts, owned, err);
+	free(joined);
+	return rc;
+}
 
 /* Reads the option fields of a JSON request object (or NDJSON line) over
  * opts; *types_buf owns a joined "a,b" types list.  Unknown keys are
  * refused, as a typo silently ignored would tag with the wrong options. */
-static int json_options(json_t *obj, struct gz_request_options *ro,
+static int json_options(json_t *obj, struct gz_request_options *opts,
 			char **types_buf, int allow_id, struct gz_error *err)
 {
-	struct gz_tag_options *opts = &ro->tag;
 	const char *key;
 	json_t *v;
 	json_object_foreach(obj, key, v) {
 		if (!strcmp(key, "text") || (allow_id && !strcmp(key, "id")))
 			continue;
-		if (!strcmp(key, "overlaps") || !strcmp(key, "offsets")) {
-			if (!json_is_string(v))
-				return gz_error_set(err, GZ_EINVAL, "'%s' must be a string", key);
-			int rc = key[1] == 'v'
-				? gz_overlaps_parse(json_string_value(v), &opts->overlaps, err)
-				: gz_offsets_parse(json_string_value(v), &opts->offsets, err);
-			if (rc)
-				return rc;
-		} else if (!strcmp(key, "explain")) {
-			if (!json_is_boolean(v))
-				return gz_error_set(err, GZ_EINVAL, "'explain' must be true or false");
-			opts->explain = json_is_true(v);
-		} else if (!strcmp(key, "annotate")) {
-			if (!json_is_boolean(v))
-				return gz_error_set(err, GZ_EINVAL, "'annotate' must be true or false");
-			ro->annotate = json_is_true(v);
-		} else if (!strcmp(key, "format")) {
-			if (!json_is_string(v))
-				return gz_error_set(err, GZ_EINVAL, "'format' must be a string");
-			int rc = gz_format_parse(json_string_value(v), &ro->format, err);
-			if (rc)
-				return rc;
-		} else if (!strcmp(key, "types")) {
-			free(*types_buf);
-			*types_buf = NULL;
-			opts->types = NULL;
-			if (json_is_null(v))
-				continue;
-			if (json_is_string(v)) {
-				*types_buf = strdup(json_string_value(v));
-			} else if (json_is_array(v)) {
-				size_t i, n = 1;
-				json_t *t;
-				json_array_foreach(v, i, t) {
-					if (!json_is_string(t))
-						return gz_error_set(err, GZ_EINVAL,
-								    "'types' must be a list of strings");
-					n += json_string_length(t) + 1;
-				}
-				if (!(*types_buf = calloc(1, n)))
-					return gz_error_set(err, GZ_ENOMEM, "out of memory");
-				json_array_foreach(v, i, t) {
-					if (i)
-						strcat(*types_buf, ",");
-					strcat(*types_buf, json_string_value(t));
-				}
-			} else {
-				return gz_error_set(err, GZ_EINVAL,
-						    "'types' must be a list of strings");
-			}
-			if (!*types_buf)
-				return gz_error_set(err, GZ_ENOMEM, "out of memory");
-			opts->types = *types_buf;
-		} else {
-			return gz_error_set(err, GZ_EINVAL,
-					    "unknown field '%.100s' (expected %stext, types, "
-					    "overlaps, offsets, explain, format or annotate)", key,
-					    allow_id ? "id, " : "");
+		const struct gz_option *o = gz_option_find(key);
+		if (!o) {
+			char names[200];
+			gz_option_names(names, sizeof names);
+			return gz_error_set(err, GZ_EINVAL, "unknown field '%.100s' (expected %stext, %s)",
+					    key, allow_id ? "id, " : "", names);
 		}
+		int rc = gz_option_set_json(o, v, opts, types_buf, err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -127,23 +222,6 @@ void gz_request_options_init(struct gz_request_options *o)
 	gz_tag_options_init(&o->tag);
 	o->format = GZ_FORMAT_TEXT;
 	o->annotate = 0;
-}
-
-int gz_format_parse(const char *s, enum gz_format *out, struct gz_error *err)
-{
-	if (strcmp(s, "text") == 0)
-		*out = GZ_FORMAT_TEXT;
-	else if (strcmp(s, "html") == 0)
-		*out = GZ_FORMAT_HTML;
-	else
-		return gz_error_set(err, GZ_EINVAL,
-				    "bad value '%.40s' for format (expected text or html)", s);
-	return 0;
-}
-
-const char *gz_format_name(enum gz_format f)
-{
-	return f == GZ_FORMAT_HTML ? "html" : "text";
 }
 
 /* An HTML page: its text tagged, the spans moved onto the page.  The

@@ -32,9 +32,41 @@ struct gz_request_options {
 };
 
 void gz_request_options_init(struct gz_request_options *o);
-/* "text" or "html"; GZ_EINVAL with a message naming the value otherwise. */
-int gz_format_parse(const char *s, enum gz_format *out, struct gz_error *err);
-const char *gz_format_name(enum gz_format f);
+
+/* The options of struct gz_request_options, in one table that the query
+ * string, JSON bodies and NDJSON lines, and the command line all read
+ * through: the same names, values and error messages everywhere. */
+enum gz_option_kind {
+	GZ_OPTION_CHOICE,  /* one of values: a string (JSON), an argument (command line) */
+	GZ_OPTION_BOOL,    /* true or false (JSON: a boolean); a flag on the command line */
+	GZ_OPTION_TYPES,   /* type names, "a,b" (JSON: a list too, or null) */
+};
+
+struct gz_option {
+	const char *name;
+	enum gz_option_kind kind;
+	const char *const *values;  /* CHOICE: NULL-terminated, in the order of its enum */
+	int field;                  /* which field it sets (request.c) */
+};
+
+/* Every option, in the order messages list them; the last has name NULL. */
+extern const struct gz_option gz_options[];
+
+/* The option called name, or NULL. */
+const struct gz_option *gz_option_find(const char *name);
+/* "types, overlaps, offsets, explain, format or annotate", for messages. */
+void gz_option_names(char *buf, size_t size);
+/* Sets o in opts from value as text (a query parameter, a command-line
+ * argument; "true" or "false" for a bool).  The types list is copied into
+ * *owned (freed and replaced; the caller frees it), or, with owned NULL,
+ * pointed at: value must then outlive opts.  Returns 0, GZ_EINVAL ("bad
+ * value 'x' for overlaps (expected longest or all)") or GZ_ENOMEM. */
+int gz_option_set(const struct gz_option *o, const char *value, struct gz_request_options *opts,
+		  char **owned, struct gz_error *err);
+/* The same from a JSON value: GZ_EINVAL also for a value of the wrong JSON
+ * type ("'explain' must be true or false"). */
+int gz_option_set_json(const struct gz_option *o, json_t *v, struct gz_request_options *opts,
+		       char **owned, struct gz_error *err);
 
 /* Parses one JSON request object: its text and options (over *opts).
  * Returns 0, or -1 with *error the JSON error object to answer (new

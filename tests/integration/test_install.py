@@ -290,6 +290,12 @@ class InstallTest(unittest.TestCase):
         with open(os.path.join(SOURCE_ROOT, "daemon", "main.c"), encoding="utf-8") as f:
             options = re.findall(r'\{ "([a-z-]+)", \w+_argument', f.read())
         self.assertIn("log-level", options)
+        # the tag options of --tag: request.c's table, shared with the query
+        with open(os.path.join(SOURCE_ROOT, "daemon", "request.c"), encoding="utf-8") as f:
+            tag_options = re.findall(r'\{ "([a-z-]+)", GZ_OPTION_\w+', f.read())
+        self.assertEqual(tag_options, ["types", "overlaps", "offsets", "explain", "format",
+                                       "annotate"])
+        options += tag_options
         for opt in options:
             with self.subTest(option=opt):
                 self.assertIn("\\-\\-" + opt.replace("-", "\\-"), page)
