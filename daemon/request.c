@@ -531,6 +531,20 @@ static int line_entities(struct gz_buf *o, struct gz_tagger *t, const struct gz_
 	return rc;
 }
 
+/* ',"error":{..}' of error (stolen), or o->failed. */
+static void line_error(struct gz_buf *o, json_t *error)
+{
+	char *es = error ? json_dumps(json_object_get(error, "error"), GZ_JSON_DUMP_FLAGS) : NULL;
+	json_decref(error);
+	if (!es) {
+		o->failed = 1;
+		return;
+	}
+	gz_buf_append(o, ",\"error\":", 9);
+	gz_buf_append(o, es, strlen(es));
+	free(es);
+}
+
 /* One NDJSON line -> one answer line: {"id":..,"entities":[..]} or
  * {"id":..,"error":{..}}.  A bad line never fails the others. */
 static void tag_line(struct gz_buf *o, struct gz_buf *scratch, struct gz_tagger *t,
@@ -542,48 +556,43 @@ static void tag_line(struct gz_buf *o, struct gz_buf *scratch, struct gz_tagger 
 	struct gz_error e = {0};
 	json_t *root = NULL, *error = NULL;
 	const char *text, *sid;
-	size_t len, sid_len, mark = o->len;
+	size_t len, sid_len, mark;
 	char *types_buf = NULL;
 
 	if (gz_request_simple_line(line, n, scratch, &text, &len, &sid, &sid_len)) {
+		/* only id and text: jansson would read the same id and options,
+		 * so a tagging error is answered here too (invalid UTF-8 cannot
+		 * come this way), without tagging the line twice */
 		gz_buf_append(o, "{\"id\":", 6);
 		gz_buf_append(o, sid, sid_len);
-		if (line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e) == 0) {
-			gz_buf_append(o, "}\n", 2);
-			return;
+		mark = o->len;
+		if (line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e)) {
+			o->len = mark;
+			line_error(o, gz_json_from_error(&e));
 		}
-		/* a tagging error (invalid UTF-8 cannot come this way): the
-		 * general path below answers it */
-		o->len = mark;
+		gz_buf_append(o, "}\n", 2);
+		return;
 	}
 	int rc = gz_request_parse_json(line, n, 1, &root, &text, &len, &opts, &types_buf, &error);
 	json_t *id = json_is_object(root) ? json_object_get(root, "id") : NULL;
 	char *ids = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
 	if (!ids) {
 		o->failed = 1;
+		json_decref(error);
 		goto out;
 	}
 	gz_buf_append(o, "{\"id\":", 6);
 	gz_buf_append(o, ids, strlen(ids));
 	free(ids);
 	mark = o->len;
-	if (rc || line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e)) {
+	if (rc) {
+		line_error(o, error);
+	} else if (line_entities(o, t, set, &opts, text, len, on_tagged, cls, &e)) {
 		o->len = mark;
-		if (!rc)
-			error = gz_json_from_error(&e);
-		char *es = error ? json_dumps(json_object_get(error, "error"), GZ_JSON_DUMP_FLAGS)
-				 : NULL;
-		if (!es) {
-			o->failed = 1;
-			goto out;
-		}
-		gz_buf_append(o, ",\"error\":", 9);
-		gz_buf_append(o, es, strlen(es));
-		free(es);
+		line_error(o, gz_json_from_error(&e));
 	}
 	gz_buf_append(o, "}\n", 2);
 out:
-	json_decref(error);
 	json_decref(root);
 	free(types_buf);
 }

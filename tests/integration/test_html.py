@@ -233,6 +233,30 @@ class HtmlTagTest(gzharness.DaemonTestCase):
         self.assertEqual((status, json.loads(data)),
                          (200, {"id": 2, "entities": expected["entities"]}))
 
+    def test_ndjson_a_bad_page_fails_its_line_only(self):
+        deep = "<div>" * 100000 + "Kyiv"
+        kyiv = {"start": 3, "end": 7, "text": "Kyiv", "type": "place", "id": "kyiv",
+                "name": "Kyiv"}
+        for query, lines in (
+                ("", [{"id": 1, "text": deep, "format": "html"},
+                      {"id": 2, "text": "<p>Kyiv</p>", "format": "html"},
+                      {"id": 3, "text": "Kyiv", "format": "pdf"}]),
+                # the lines of only id and text take the fast path
+                ("?format=html", [{"id": 1, "text": deep}, {"id": 2, "text": "<p>Kyiv</p>"},
+                                  {"id": 3, "text": "Kyiv", "format": "pdf"}])):
+            with self.subTest(query=query):
+                body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+                status, _, data = self.d.request("POST", "/tag" + query, body,
+                                                 {"Content-Type": "application/x-ndjson"})
+                answers = [json.loads(line) for line in data.decode().splitlines()]
+                self.assertEqual(status, 200)
+                self.assertEqual(answers[0]["id"], 1)
+                self.assertEqual(answers[0]["error"]["code"], "html_too_complex")
+                self.assertEqual(answers[1:], [
+                    {"id": 2, "entities": [kyiv]},
+                    {"id": 3, "error": {"code": "bad_parameter", "message":
+                                        "bad value 'pdf' for format (expected text or html)"}}])
+
     def test_format_text_reads_the_markup_as_text(self):
         page = b'<p title="Kyiv">Kharkiv</p>'
         status, body, _ = self.post_html(page, "?format=text")
