@@ -21,12 +21,16 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+# The tests' harness holds the helpers that bench shares with them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "integration"))
+from gzharness import free_port  # noqa: E402
 
 BEGIN = "<!-- bench/run: begin generated block; edits inside are overwritten -->"
 END = "<!-- bench/run: end generated block -->"
@@ -76,14 +80,6 @@ def last_json(text):
         if line.startswith("{"):
             return json.loads(line)
     raise ValueError("no JSON line in: " + text[-500:])
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

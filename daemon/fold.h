@@ -91,8 +91,10 @@ enum gz_letter_case gz_fold_case(uint32_t cp);
  * a hash may read a word past the end of a token in it (their content is
  * unspecified).  With SSE2 (every x86-64) 16 bytes a step, with AVX2 (when
  * the CPU has it) 32; elsewhere eight, in a 64-bit word: all give the same
- * result, and test_fold.c checks each against gz_fold_class for every byte
- * at every position. */
+ * result: test_fold.c checks each against gz_fold_class for every byte
+ * at every position, and test_tokenize.c against the tokenizer's rules
+ * (tokenize.h), which the tagger's slower paths and the name compiler
+ * follow. */
 struct gz_ascii_block {
 	uint64_t word, newline, high;
 	char lower[64 + 8];
@@ -125,19 +127,29 @@ static inline uint64_t gz_swar_gather(uint64_t w)
 	return ((w >> 7) & 0x0101010101010101ULL) * 0x0102040810204080ULL >> 56;
 }
 
-static inline void gz_ascii_block_portable(const unsigned char *s, struct gz_ascii_block *b)
+/* The ASCII letters and digits among the eight bytes of w (the high bit
+ * of each), and in *lower w with its letters lower-cased.  (The tagger
+ * reads the rest of a token that goes on past a block with it.) */
+static inline uint64_t gz_swar_word(uint64_t w, uint64_t *lower)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t x = w & ~high;
+	uint64_t letter = gz_swar_between(x | ones * 0x20, 0x60, 0x7B) & ~w;
+	*lower = w | letter >> 2;
+	return letter | (gz_swar_between(x, 0x2F, 0x3A) & ~w);
+}
+
+static inline void gz_ascii_block_portable(const unsigned char *s, struct gz_ascii_block *b)
+{
+	const uint64_t high = 0x8080808080808080ULL;
 	uint64_t word = 0, newline = 0, hi = 0;
 	for (unsigned k = 0; k < 64; k += 8) {
-		uint64_t w;
+		uint64_t w, lower;
 		__builtin_memcpy(&w, s + k, 8);
 		uint64_t x = w & ~high;
-		uint64_t letter = gz_swar_between(x | ones * 0x20, 0x60, 0x7B) & ~w;
-		uint64_t digit = gz_swar_between(x, 0x2F, 0x3A) & ~w;
-		uint64_t lower = w | letter >> 2;
+		uint64_t m = gz_swar_word(w, &lower);
 		__builtin_memcpy(b->lower + k, &lower, 8);
-		word |= gz_swar_gather(letter | digit) << k;
+		word |= gz_swar_gather(m) << k;
 		newline |= gz_swar_gather(gz_swar_between(x, 0x09, 0x0E) & ~w) << k;
 		hi |= gz_swar_gather(w) << k;
 	}

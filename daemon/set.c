@@ -25,6 +25,7 @@
 
 #include "fold.h"
 #include "gazetteer.h"
+#include "tokenize.h"
 #include "words.h"
 
 
@@ -156,9 +157,10 @@ static int64_t gap_id(struct gz_trie *built, const struct gz_trie *done, const c
 	return built ? gz_trie_intern_gap(built, s, n) : gz_trie_find_gap(done, s, n);
 }
 
-/* Tokenizes and folds name into c, interning tokens and gaps in trie (or,
- * with trie NULL, finding them in done).  Returns 0, GZ_EINVAL (too long),
- * GZ_ENOMEM, or 1 (a lookup: a token or gap that no name has). */
+/* Tokenizes and folds name into c by the rules of tokenize.h, the text
+ * scan's, interning tokens and gaps in trie (or, with trie NULL, finding
+ * them in done).  Returns 0, GZ_EINVAL (too long), GZ_ENOMEM, or 1 (a
+ * lookup: a token or gap that no name has). */
 static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const char *name,
 			int case_rule, struct compiled *c)
 {
@@ -166,7 +168,7 @@ static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const 
 	size_t len = strlen(name), i = 0;
 	char tok[1024], gap[256], fold[GZ_FOLD_MAX];
 	size_t tok_len = 0, gap_len = 0;
-	int in_token = 0, solo = 0, overflow = 0;
+	int in_token = 0, solo = 0, overflow = 0, nl_run = 0;
 
 	c->n = 0;
 	c->lead_len = c->trail_len = c->cased_len = c->key_len = 0;
@@ -199,45 +201,51 @@ static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const 
 		uint32_t cp;
 		i += gz_utf8_decode(s + i, len - i, &cp);
 		enum gz_class cl = gz_fold_class(cp);
-		if (cl == GZ_C_IGNORE || (cl == GZ_C_MARK && !in_token))
-			continue; /* as the text scan does: invisible, or a stray mark */
-		if (cl == GZ_C_WORD || cl == GZ_C_SOLO || cl == GZ_C_MARK) {
-			/* a mark joins the token it follows, even a solo one */
-			if (in_token && cl != GZ_C_MARK && (cl == GZ_C_SOLO || solo))
-				END_TOKEN();
-			if (!in_token) {
-				/* what lies before this token is the lead or a gap */
-				if (c->n == 0) {
-					append(c->lead, &c->lead_len, sizeof c->lead, gap, gap_len, &overflow);
-					c->gaps[0] = 0;
-				} else {
-					if (c->n >= 256)
-						return GZ_EINVAL; /* too many tokens */
-					int64_t g = gap_len ? gap_id(trie, done, gap, gap_len) : 0;
-					if (g < 0)
-						return trie ? (int)g : 1;
-					c->gaps[c->n] = (uint32_t)g;
-					append(c->key, &c->key_len, sizeof c->key, gap, gap_len, &overflow);
-					append(c->key, &c->key_len, sizeof c->key, "\x1e", 1, &overflow);
-				}
-				gap_len = 0;
-				in_token = 1;
-				solo = cl == GZ_C_SOLO;
-				if (c->n < 32 && gz_fold_case(cp) == GZ_UPPER)
-					c->upper |= 1u << c->n;
+		switch (gz_tok_step(cl, in_token, solo)) {
+		case GZ_TOK_SKIP:
+			continue;
+		case GZ_TOK_START:
+			END_TOKEN();
+			/* what lies before this token is the lead or a gap */
+			if (c->n == 0) {
+				append(c->lead, &c->lead_len, sizeof c->lead, gap, gap_len, &overflow);
+				c->gaps[0] = 0;
+			} else {
+				if (c->n >= 256)
+					return GZ_EINVAL; /* too many tokens */
+				int64_t g = gap_len ? gap_id(trie, done, gap, gap_len) : 0;
+				if (g < 0)
+					return trie ? (int)g : 1;
+				c->gaps[c->n] = (uint32_t)g;
+				append(c->key, &c->key_len, sizeof c->key, gap, gap_len, &overflow);
+				append(c->key, &c->key_len, sizeof c->key, "\x1e", 1, &overflow);
 			}
-			size_t k = gz_fold_cp(cp, 1, fold);
+			gap_len = 0;
+			nl_run = 0;
+			in_token = 1;
+			solo = cl == GZ_C_SOLO;
+			if (c->n < 32 && gz_fold_case(cp) == GZ_UPPER)
+				c->upper |= 1u << c->n;
+			/* fall through - to the token's first character */
+		case GZ_TOK_JOIN: {
+			size_t k = gz_tok_fold(cp, fold);
 			append(tok, &tok_len, sizeof tok, fold, k, &overflow);
 			if (case_rule == GZ_CASE_SENSITIVE) {
-				k = gz_fold_cp(cp, 0, fold);
+				k = gz_tok_fold_cased(cp, fold);
 				append(c->cased, &c->cased_len, sizeof c->cased, fold, k, &overflow);
 			}
-		} else {
+			break;
+		}
+		case GZ_TOK_GAP:
 			END_TOKEN();
-			if (cl == GZ_C_OTHER) {
-				size_t k = gz_fold_cp(cp, 1, fold);
+			/* (a blank line is soft here: a name that holds one
+			 * loads, and never matches, as no match spans one) */
+			if (gz_gap_step(&nl_run, cp, cl, cp == '\r' && i < len && s[i] == '\n') ==
+			    GZ_GAP_PUNCT) {
+				size_t k = gz_tok_fold(cp, fold);
 				append(gap, &gap_len, sizeof gap, fold, k, &overflow);
 			}
+			break;
 		}
 		if (overflow)
 			return GZ_EINVAL;

@@ -27,13 +27,15 @@
 
 #include "fold.h"
 #include "tagger_internal.h"
+#include "tokenize.h"
 
 /* ------------------------------------------------------ ASCII fast path */
 
+/* The classes of ASCII, a byte each (fold.h's table holds four), for the
+ * gap loops; and the folded form of each ASCII byte that starts a token
+ * and goes on with one (tokenize.h: the letters and digits), 0 for every
+ * other byte, and for those >= 0x80. */
 static unsigned char ascii_class[128];
-static char ascii_lower[128];
-/* Folded ASCII word characters; 0 for everything else (separators and
- * every byte >= 0x80). */
 static char ascii_word[256];
 #ifdef GZ_ASCII_BLOCK_AVX2
 /* Whether blocks are classified with AVX2: the CPU's say, unless the
@@ -46,10 +48,14 @@ static void ascii_init(void)
 #ifdef GZ_ASCII_BLOCK_AVX2
 	have_avx2 = gz_ascii_block_avx2_usable() && !getenv("GAZTAGD_TEST_NO_AVX2");
 #endif
-	for (int c = 0; c < 128; c++) {
-		ascii_class[c] = (unsigned char)gz_fold_class((uint32_t)c);
-		ascii_lower[c] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-		ascii_word[c] = ascii_class[c] == GZ_C_WORD ? ascii_lower[c] : 0;
+	for (uint32_t c = 0; c < 128; c++) {
+		enum gz_class cl = gz_fold_class(c);
+		char f[GZ_FOLD_MAX];
+		ascii_class[c] = (unsigned char)cl;
+		/* (each folds to one byte: test_tokenize.c) */
+		if (gz_tok_step(cl, 0, 0) == GZ_TOK_START && gz_tok_goes_on(cl, 0) &&
+		    gz_tok_fold(c, f) == 1)
+			ascii_word[c] = f[0];
 	}
 }
 
@@ -70,42 +76,30 @@ int gz_tagger_grow(void **arr, size_t *cap, size_t need, size_t size)
 
 /* ------------------------------------------------------------- matching */
 
-/* Soft characters may stand between a name's edge punctuation and its
- * tokens, or inside it, as in a gap (SPEC §3.2: edge punctuation "belongs to
- * it like a gap"), but not a blank line.  Line breaks count as scan() counts
- * them in a gap: CR LF is one, a dash or apostrophe ends a run of them (the
- * line is not blank), U+2029 is a blank line by itself. */
-struct soft_state {
-	int newlines;
-};
-
-/* 1: soft, skip it; 0: not soft; -1: a blank line, no match. */
-static int soft_step(struct soft_state *st, uint32_t cp, enum gz_class c, int crlf)
+/* A name's edge punctuation "belongs to it like a gap" (SPEC §3.2): the
+ * text's characters around the tokens are read as a gap is
+ * (gz_gap_step), soft ones skipped, punctuation compared, and a blank line
+ * ends the match.  Returns 1 when the character takes part in the lead or
+ * trail (soft: *soft set), 0 when it cannot (a token's character, or a
+ * blank line). */
+static int edge_step(int *nl_run, uint32_t cp, enum gz_class c, int crlf, int *soft)
 {
-	switch (c) {
-	case GZ_C_SPACE: case GZ_C_IGNORE: case GZ_C_MARK:
-		return 1;
-	case GZ_C_SOFT:
-		st->newlines = 0;
-		return 1;
-	case GZ_C_NEWLINE:
-		if (cp == 0x2029)
-			return -1;
-		if (!crlf && ++st->newlines >= 2)
-			return -1;
-		return 1;
-	default:
+	if (gz_tok_step(c, 0, 0) == GZ_TOK_START)
 		return 0;
-	}
+	enum gz_gap_step g = gz_gap_step(nl_run, cp, c, crlf);
+	*soft = g == GZ_GAP_SOFT;
+	return g != GZ_GAP_BLANK;
 }
 
 /* The text just before byte `at` must end with lead (folded), soft
  * characters aside.  Returns the bytes it takes (up to the lead's first
- * character), or -1. */
-static long match_lead(const unsigned char *text, size_t at, const char *lead, size_t lead_len)
+ * character), or -1.  (Not inlined, nor match_trail: few names have edge
+ * punctuation, and inlined they cost the matcher's loop registers.) */
+static __attribute__((noinline)) long match_lead(const unsigned char *text, size_t at,
+						 const char *lead, size_t lead_len)
 {
 	size_t pos = at, want = lead_len;
-	struct soft_state st = { 0 };
+	int nl_run = 0, soft;
 	char fold[GZ_FOLD_MAX];
 	while (want > 0) {
 		if (pos == 0)
@@ -115,61 +109,54 @@ static long match_lead(const unsigned char *text, size_t at, const char *lead, s
 			b--;
 		uint32_t cp;
 		gz_utf8_decode(text + b, pos - b, &cp);
-		enum gz_class c = gz_fold_class(cp);
-		int soft = soft_step(&st, cp, c, cp == '\r' && text[b + 1] == '\n' && b + 1 < at);
-		if (soft < 0)
+		if (!edge_step(&nl_run, cp, gz_fold_class(cp),
+			       cp == '\r' && b + 1 < at && text[b + 1] == '\n', &soft))
 			return -1;
 		if (soft) {
 			pos = b;
 			continue;
 		}
-		if (c != GZ_C_OTHER)
-			return -1;
-		size_t k = gz_fold_cp(cp, 1, fold);
+		size_t k = gz_tok_fold(cp, fold);
 		if (k == 0 || k > want || memcmp(lead + want - k, fold, k) != 0)
 			return -1;
 		want -= k;
 		pos = b;
-		st.newlines = 0;
 	}
 	return (long)(at - pos);
 }
 
 /* The text from byte `at` must start with trail (folded), soft characters
  * aside; the bytes taken end with the trail's last character. */
-static long match_trail(const unsigned char *text, size_t len, size_t at, const char *trail,
-			size_t trail_len)
+static __attribute__((noinline)) long match_trail(const unsigned char *text, size_t len, size_t at,
+						  const char *trail, size_t trail_len)
 {
 	size_t pos = at, got = 0;
-	struct soft_state st = { 0 };
+	int nl_run = 0, soft;
 	char fold[GZ_FOLD_MAX];
 	while (got < trail_len) {
 		if (pos >= len)
 			return -1;
 		uint32_t cp;
 		size_t n = gz_utf8_decode(text + pos, len - pos, &cp);
-		enum gz_class c = gz_fold_class(cp);
-		int soft = soft_step(&st, cp, c, cp == '\r' && pos + 1 < len && text[pos + 1] == '\n');
-		if (soft < 0)
+		if (!edge_step(&nl_run, cp, gz_fold_class(cp),
+			       cp == '\r' && pos + 1 < len && text[pos + 1] == '\n', &soft))
 			return -1;
 		if (soft) {
 			pos += n;
 			continue;
 		}
-		if (c != GZ_C_OTHER)
-			return -1;
-		size_t k = gz_fold_cp(cp, 1, fold);
+		size_t k = gz_tok_fold(cp, fold);
 		if (k == 0 || got + k > trail_len || memcmp(trail + got, fold, k) != 0)
 			return -1;
 		got += k;
 		pos += n;
-		st.newlines = 0;
 	}
 	return (long)(pos - at);
 }
 
 /* Folds tokens first..last of the segment without case folding, the way
- * set.c folds a case-sensitive name, and compares. */
+ * set.c folds a case-sensitive name, and compares.  (Characters that a
+ * token skips fold to nothing.) */
 static int match_case(struct gz_tagger *t, size_t first, size_t last, const char *cased,
 		      size_t cased_len)
 {
@@ -181,7 +168,7 @@ static int match_case(struct gz_tagger *t, size_t first, size_t last, const char
 			i += gz_utf8_decode(t->text + i, end - i, &cp);
 			if (n + GZ_FOLD_MAX > sizeof(t->cased))
 				return 0;
-			n += gz_fold_cp(cp, 0, t->cased + n);
+			n += gz_tok_fold_cased(cp, t->cased + n);
 		}
 		t->cased[n++] = '\x1f';
 	}
@@ -431,13 +418,13 @@ struct gap {
 
 /* A gap the window skipped, text[from..to), is ASCII with at most one line
  * break (so no blank line): its significant characters are its
- * punctuation (every other byte in it is soft). */
+ * punctuation, each its own folded form (test_tokenize.c). */
 static void gap_fill(struct gap *g, const unsigned char *s, size_t from, size_t to)
 {
 	g->len = 0;
 	g->brk = 0;
 	for (size_t k = from; k < to && g->len <= GAP_MAX; k++)
-		if (ascii_class[s[k]] == GZ_C_OTHER)
+		if (gz_gap_keeps(ascii_class[s[k]]))
 			g->buf[g->len++] = (char)s[k];
 }
 
@@ -519,31 +506,31 @@ static size_t gap_scan(struct gz_tagger *t, const unsigned char *s, size_t len, 
 			cp = b;
 			n = 1;
 			cl = ascii_class[b];
-			if (cl == GZ_C_SPACE) {
+			if (cl == GZ_C_SPACE) { /* soft, and no line break: the common case */
 				i++;
 				continue;
 			}
 		} else {
 			n = gz_utf8_decode(s + i, len - i, &cp);
 			cl = gz_fold_class(cp);
-			/* a mark with no letter before it (a variation
-			 * selector after an emoji) belongs to the gap */
-			if (cl == GZ_C_WORD || cl == GZ_C_SOLO)
+			/* (a mark with no letter before it, such as a variation
+			 * selector after an emoji, is skipped: soft in the gap) */
+			if (gz_tok_step(cl, 0, 0) == GZ_TOK_START)
 				break;
 		}
-		if (cl == GZ_C_OTHER) {
+		switch (gz_gap_step(&g->nl_run, cp, cl, cp == '\r' && i + 1 < len && s[i + 1] == '\n')) {
+		case GZ_GAP_PUNCT:
+			/* (ASCII punctuation is its own folded form) */
 			if (g->len <= GAP_MAX)
 				g->len += cp < 0x80 ? (g->buf[g->len] = (char)cp, 1)
-						    : gz_fold_cp(cp, 1, g->buf + g->len);
-			g->nl_run = 0;
-		} else if (cl == GZ_C_NEWLINE) {
-			if (cp == 0x2029 ||
-			    (!(cp == '\r' && i + 1 < len && s[i + 1] == '\n') && ++g->nl_run >= 2)) {
-				t->para += (uint32_t)!g->brk; /* a new paragraph (context.c) */
-				g->brk = 1;
-			}
-		} else if (cl == GZ_C_SOFT) {
-			g->nl_run = 0;
+						    : gz_tok_fold(cp, g->buf + g->len);
+			break;
+		case GZ_GAP_BLANK:
+			t->para += (uint32_t)!g->brk; /* a new paragraph (context.c) */
+			g->brk = 1;
+			break;
+		case GZ_GAP_SOFT:
+			break;
 		}
 		i += n;
 	}
@@ -564,12 +551,12 @@ static size_t token_scan(struct gz_tagger *t, size_t i, uint32_t cp, size_t n, i
 	size_t len = t->len, start = i, flen = 0;
 	int overflow = 0;
 	if (s[i] >= 0x80 && cl == GZ_C_SOLO) {
-		flen = gz_fold_cp(cp, 1, fbuf);
+		/* (its marks fold to nothing; no ASCII byte goes on with it) */
+		flen = gz_tok_fold(cp, fbuf);
 		i += n;
 		while (i < len && s[i] >= 0x80) {
 			n = gz_utf8_decode(s + i, len - i, &cp);
-			cl = gz_fold_class(cp);
-			if (cl != GZ_C_MARK && cl != GZ_C_IGNORE)
+			if (!gz_tok_goes_on(gz_fold_class(cp), 1))
 				break;
 			i += n;
 		}
@@ -581,13 +568,10 @@ static size_t token_scan(struct gz_tagger *t, size_t i, uint32_t cp, size_t n, i
 		/* eight bytes a step while the text lasts: find the ASCII
 		 * letters and digits among them and lower-case the letters */
 		while (i + 8 <= len && flen + 8 <= TOKEN_MAX) {
-			const uint64_t high = 0x8080808080808080ULL, ones = 0x0101010101010101ULL;
-			uint64_t w;
+			const uint64_t high = 0x8080808080808080ULL;
+			uint64_t w, lower;
 			memcpy(&w, s + i, 8);
-			uint64_t x = w & ~high;
-			uint64_t letter = gz_swar_between(x | ones * 0x20, 0x60, 0x7B) & ~w;
-			uint64_t m = (letter | gz_swar_between(x, 0x2F, 0x3A)) & ~w & high;
-			uint64_t lower = w | letter >> 2;
+			uint64_t m = gz_swar_word(w, &lower);
 			memcpy(fbuf + flen, &lower, 8);
 			if (m == high) {
 				flen += 8;
@@ -609,15 +593,15 @@ static size_t token_scan(struct gz_tagger *t, size_t i, uint32_t cp, size_t n, i
 		if (i >= len || s[i] < 0x80)
 			break;
 		n = gz_utf8_decode(s + i, len - i, &cp);
-		cl = gz_fold_class(cp);
-		if (cl == GZ_C_IGNORE) {
+		enum gz_tok_step step = gz_tok_step(gz_fold_class(cp), 1, 0);
+		if (step == GZ_TOK_SKIP) {
 			i += n;
 			continue;
 		}
-		if (cl != GZ_C_WORD && cl != GZ_C_MARK)
+		if (step != GZ_TOK_JOIN)
 			break;
 		if (flen + GZ_FOLD_MAX <= TOKEN_MAX)
-			flen += gz_fold_cp(cp, 1, fbuf + flen);
+			flen += gz_tok_fold(cp, fbuf + flen);
 		else
 			overflow = 1;
 		i += n;

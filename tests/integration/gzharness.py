@@ -318,6 +318,15 @@ def read_responses(sock, n, timeout=10):
     return out
 
 
+def free_port():
+    """A loopback TCP port that nothing listens on now, for the programs
+    that cannot be started on port 0 (nginx, curl's target of a daemon that
+    is down).  The tests and bench/ ask this one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_for(pred, timeout, step=0.05):
     """pred()'s first true value, polled every step seconds for up to
     timeout seconds; its last (false) value after that."""

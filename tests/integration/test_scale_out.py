@@ -26,7 +26,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gzharness  # noqa: E402
-from gzharness import GAZETTEERS, SOURCE_ROOT, Daemon  # noqa: E402
+from gzharness import GAZETTEERS, SOURCE_ROOT, Daemon, free_port  # noqa: E402
 
 NGINX_CONF = os.path.join(SOURCE_ROOT, "deploy", "nginx.conf")
 TEXT = "Zelensky visited Kyiv Oblast and Mariupol near Vuhledar."
@@ -34,12 +34,6 @@ OLD_IDS = ["volodymyr-zelensky", "kyiv-oblast", "mariupol"]
 NEW_IDS = OLD_IDS + ["vuhledar"]
 ROLLED = "type: place\nentries:\n  - id: vuhledar\n    name: Vuhledar\n"
 THREADS = 6
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def site_config(replica_ports, listen_port):

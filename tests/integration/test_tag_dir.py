@@ -113,6 +113,20 @@ def run_tag_dir(*args, env=None, timeout=60):
     return p.returncode, p.stderr.decode("utf-8", "replace")
 
 
+def start_tag_dir_until(src, out, url, batch, outputs):
+    """tag-dir started on src with -j 1 and batches of `batch` files,
+    returned once `outputs` answers are written (or 30 s have passed), for
+    a test to interrupt it mid-run."""
+    p = subprocess.Popen([TAG_DIR, src, out, "-j", "1", "--url", url],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=dict(os.environ, TAG_DIR_BATCH=str(batch)))
+    deadline = time.monotonic() + 30
+    while (sum(f.endswith(".json") for f in tree_files(out)) < outputs
+           and time.monotonic() < deadline):
+        time.sleep(0.005)
+    return p
+
+
 def summary(stderr):
     m = re.search(r"tag-dir: (\d+) tagged, (\d+) skipped, (\d+) failed, "
                   r"(\d+) entities found", stderr)
@@ -384,14 +398,7 @@ class TagDirTest(gzharness.DaemonTestCase):
         for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
             with self.subTest(signal=sig):
                 out = self.out_dir("interrupted-%d" % sig)
-                p = subprocess.Popen([TAG_DIR, self.src, out, "-j", "1", "--url", self.url],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE,
-                                     env=dict(os.environ, TAG_DIR_BATCH="3"))
-                deadline = time.monotonic() + 30
-                while (sum(f.endswith(".json") for f in tree_files(out)) < 20
-                       and time.monotonic() < deadline):
-                    time.sleep(0.005)
+                p = start_tag_dir_until(self.src, out, self.url, batch=3, outputs=20)
                 p.send_signal(sig)
                 _, err = p.communicate(timeout=30)
                 err = err.decode("utf-8", "replace")
@@ -426,7 +433,7 @@ class TagDirTest(gzharness.DaemonTestCase):
         self.assertEqual(tree_files(out), {"ok.txt.json"})
 
     def test_daemon_down_at_start_one_message(self):
-        port = free_port()
+        port = gzharness.free_port()
         out = self.out_dir("down")
         rc, err = run_tag_dir(self.src, out, "--url", "http://127.0.0.1:%d" % port)
         self.assertEqual(rc, 2, err)
@@ -448,14 +455,7 @@ class TagDirDaemonDiesTest(unittest.TestCase):
         d = gzharness.Daemon(gazetteers=(GAZ,))
         try:
             url = "http://%s:%d" % (d.host, d.port)
-            p = subprocess.Popen([TAG_DIR, src, out, "-j", "1", "--url", url],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE,
-                                 env=dict(os.environ, TAG_DIR_BATCH="10"))
-            deadline = time.monotonic() + 30
-            while (sum(f.endswith(".json") for f in tree_files(out)) < 40
-                   and time.monotonic() < deadline):
-                time.sleep(0.005)
+            p = start_tag_dir_until(src, out, url, batch=10, outputs=40)
             d.kill()
             _, err = p.communicate(timeout=30)
             err = err.decode("utf-8", "replace")
@@ -497,15 +497,6 @@ def _parents(rels):
             out.add(d)
             d = os.path.dirname(d)
     return out
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 if __name__ == "__main__":
