@@ -13,6 +13,8 @@
 #include "gazetteer.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,7 +547,295 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 	return L.y.errors;
 }
 
+/* ------------------------------------------------------ chunked parse */
+
+/* A big file of the importer's shape (its own keys first, then `entries:`
+ * with items at one indent to the end of the file) is read in pieces by
+ * several threads: the head up to `entries:` with an empty sequence put in
+ * the items' place, and the items cut at lines that start an item at that
+ * indent, each piece a YAML document whose root is a run of the items.
+ * libyaml reads such a piece as it reads those lines in the whole file, or
+ * fails on it: a cut inside a quoted scalar or a flow collection leaves a
+ * piece unterminated, a block scalar or plain continuation ends at a line
+ * that indented, and a key or document marker at column 0 after the items
+ * is a second root.  Only a file whose pieces all read without a single
+ * problem takes this path: anything else is read again whole, so every
+ * message, its FILE:LINE:COL and its order are the sequential ones. */
+
+#define CHUNK_MIN (1u << 20)  /* no piece smaller: a thread costs more */
+#define CHUNKED_MIN (4u << 20) /* no chunked read of a smaller file */
+
+struct piece {
+	const char *buf;
+	size_t len;
+	int line_base;
+	struct gz_gazetteer g;
+	int failed;              /* a problem, or out of memory */
+};
+
+struct chunked {
+	const char *path;
+	struct piece *pieces;
+	size_t count;
+	size_t next;             /* the next piece to read, under lock */
+	pthread_mutex_t lock;
+};
+
+static void piece_free(struct gz_gazetteer *g)
+{
+	for (size_t i = 0; i < g->count; i++)
+		free_entry(&g->entries[i]);
+	free(g->entries);
+	for (size_t i = 0; i < g->id_string_count; i++)
+		free(g->id_strings[i]);
+	free(g->id_strings);
+	free(g->ids);
+	memset(g, 0, sizeof(*g));
+}
+
+static void read_piece(const char *path, struct piece *p)
+{
+	struct loader L = { .y = { .path = path, .on_entry = take_entry, .items_at_root = 1,
+				   .line_base = p->line_base } };
+	L.g = &p->g;
+	struct gz_yaml_node *root = gz_yaml_read(&L.y, p->buf, p->len);
+	p->failed = L.y.errors || L.y.oom || L.y.broken || !root || root->kind != GZ_YAML_SEQ ||
+		    root->nkids != 0;
+	gz_yaml_node_free(root);
+	gz_yaml_report(&L.y); /* no diag: only frees them */
+}
+
+static void *piece_worker(void *arg)
+{
+	struct chunked *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		size_t i = c->next < c->count ? c->next++ : c->count;
+		pthread_mutex_unlock(&c->lock);
+		if (i == c->count)
+			return NULL;
+		read_piece(c->path, &c->pieces[i]);
+	}
+}
+
+/* The start of the line after the one at p (or end). */
+static const char *next_line(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	return nl ? nl + 1 : end;
+}
+
+/* Whether the line at p starts an item at indent: that many spaces, then
+ * '-' and a space or the line's end. */
+static int item_line(const char *p, const char *end, size_t indent)
+{
+	if ((size_t)(end - p) < indent + 2)
+		return 0;
+	for (size_t i = 0; i < indent; i++)
+		if (p[i] != ' ')
+			return 0;
+	return p[indent] == '-' && (p[indent + 1] == ' ' || p[indent + 1] == '\n');
+}
+
+static int count_lines(const char *p, const char *end)
+{
+	int n = 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Finds the head and the items' pieces; 0 when the file has the shape. */
+static int cut_pieces(const char *buf, size_t len, size_t want, size_t *head_len, size_t *indent,
+		      struct piece **out, size_t *count)
+{
+	const char *end = buf + len, *p = buf;
+	/* `entries:` alone on a line at column 0 */
+	while (p < end && !(end - p >= 9 && memcmp(p, "entries:\n", 9) == 0))
+		p = next_line(p, end);
+	if (p == end)
+		return 1;
+	p += 9;
+	/* blank and comment lines, then the first item */
+	for (;;) {
+		const char *q = p;
+		while (q < end && *q == ' ')
+			q++;
+		if (q < end && (*q == '\n' || *q == '#')) {
+			p = next_line(q, end);
+			continue;
+		}
+		if (q == end || *q != '-' || q == p || q - p > 16)
+			return 1;
+		*indent = (size_t)(q - p);
+		break;
+	}
+	if (!item_line(p, end, *indent))
+		return 1;
+	*head_len = (size_t)(p - buf);
+	size_t region = (size_t)(end - p);
+	size_t n = region / CHUNK_MIN;
+	if (n > want)
+		n = want;
+	if (n < 2)
+		return 1;
+	struct piece *pc = calloc(n, sizeof(*pc));
+	if (!pc)
+		return GZ_ENOMEM;
+	size_t k = 0;
+	int line = count_lines(buf, p);
+	const char *start = p;
+	for (size_t i = 1; i <= n; i++) {
+		const char *cut = end;
+		if (i < n) {
+			/* the first item line at or after an even share */
+			cut = p + region / n * i;
+			if (cut <= start)
+				cut = start + 1;
+			cut = next_line(cut - 1, end);
+			while (cut < end && !item_line(cut, end, *indent))
+				cut = next_line(cut, end);
+		}
+		if (cut == start)
+			continue;
+		pc[k].buf = start;
+		pc[k].len = (size_t)(cut - start);
+		pc[k].line_base = line;
+		line += count_lines(start, cut);
+		k++;
+		start = cut;
+	}
+	*out = pc;
+	*count = k;
+	return 0;
+}
+
+/* Appends piece p's entries and ids to g. */
+static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
+{
+	size_t need = g->count + p->g.count;
+	if (g->id_count + p->g.id_count > need)
+		need = g->id_count + p->g.id_count;
+	if (need > *cap) {
+		size_t c = *cap ? *cap : 64;
+		while (c < need)
+			c *= 2;
+		struct gz_raw_entry *e = realloc(g->entries, c * sizeof(*e));
+		if (e)
+			g->entries = e;
+		struct gz_id_ref *ids = realloc(g->ids, c * sizeof(*ids));
+		if (ids)
+			g->ids = ids;
+		char **strs = realloc(g->id_strings, c * sizeof(*strs));
+		if (strs)
+			g->id_strings = strs;
+		if (!e || !ids || !strs)
+			return GZ_ENOMEM;
+		*cap = c;
+	}
+	/* a clean piece has no invalid ids: id_strings stays empty */
+	memcpy(g->entries + g->count, p->g.entries, p->g.count * sizeof(*g->entries));
+	g->count += p->g.count;
+	memcpy(g->ids + g->id_count, p->g.ids, p->g.id_count * sizeof(*g->ids));
+	g->id_count += p->g.id_count;
+	free(p->g.entries);
+	free(p->g.ids);
+	free(p->g.id_strings);
+	memset(&p->g, 0, sizeof(p->g));
+	return 0;
+}
+
+/* The chunked read: 0 and *out complete, 1 when the file is to be read
+ * whole (not of the shape, or some problem), or GZ_ENOMEM. */
+static int parse_chunked(const char *path, const char *buf, size_t len, unsigned threads,
+			 struct gz_gazetteer **out)
+{
+	struct chunked c = { .path = path };
+	size_t head_len, indent;
+	int r = cut_pieces(buf, len, (size_t)threads * 4, &head_len, &indent, &c.pieces, &c.count);
+	if (r)
+		return r;
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_t tid[GZ_GAZETTEER_MAX_THREADS];
+	size_t started = 0;
+	for (unsigned t = 1; t < threads && t < GZ_GAZETTEER_MAX_THREADS && t < c.count; t++)
+		if (pthread_create(&tid[started], NULL, piece_worker, &c) == 0)
+			started++;
+
+	/* the head meanwhile, with `[]` where the items were */
+	struct loader L = { .y = { .path = path, .on_entry = take_entry } };
+	struct gz_gazetteer *g = calloc(1, sizeof(*g));
+	char *head = malloc(head_len + indent + 4);
+	struct gz_yaml_node *root = NULL;
+	if (g && head && (g->path = strdup(path))) {
+		memcpy(head, buf, head_len);
+		memset(head + head_len, ' ', indent);
+		memcpy(head + head_len + indent, "[]\n", 4);
+		L.g = g;
+		root = gz_yaml_read(&L.y, head, head_len + indent + 3);
+	} else {
+		L.y.oom = 1;
+	}
+	piece_worker(&c);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&c.lock);
+
+	int ok = !L.y.oom && !L.y.broken && !L.y.errors && g->count == 0;
+	for (size_t i = 0; i < c.count; i++)
+		ok = ok && !c.pieces[i].failed;
+	for (size_t i = 0; i < c.count && ok; i++)
+		if (merge_piece(g, &c.pieces[i], &L.cap))
+			L.y.oom = 1, ok = 0;
+	if (ok) {
+		load_file(&L, root, g);
+		ok = !L.y.oom && !L.y.errors;
+	}
+	r = L.y.oom ? GZ_ENOMEM : !ok;
+	for (size_t i = 0; i < c.count; i++)
+		piece_free(&c.pieces[i].g);
+	free(c.pieces);
+	gz_yaml_node_free(root);
+	gz_yaml_report(&L.y);
+	free(head);
+	if (r) {
+		gz_gazetteer_free(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+}
+
+static atomic_ulong chunked_reads;
+
+unsigned long gz_gazetteer_chunked_reads(void)
+{
+	return atomic_load(&chunked_reads);
+}
+
+int gz_gazetteer_parse_threads(const char *path, const char *buf, size_t len, unsigned threads,
+			       struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	*out = NULL;
+	if (threads > 1 && len >= CHUNKED_MIN) {
+		int r = parse_chunked(path, buf, len, threads, out);
+		if (r == 0)
+			atomic_fetch_add(&chunked_reads, 1);
+		if (r <= 0)
+			return r;
+	}
+	return gz_gazetteer_parse(path, buf, len, out, diag);
+}
+
 int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	return gz_gazetteer_load_threads(path, 1, out, diag);
+}
+
+int gz_gazetteer_load_threads(const char *path, unsigned threads, struct gz_gazetteer **out,
+			      struct gz_diag *diag)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
@@ -591,7 +881,7 @@ int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_dia
 				    GZ_YAML_MAX_FILE);
 		return 1;
 	}
-	int r = gz_gazetteer_parse(path, buf ? buf : "", len, out, diag);
+	int r = gz_gazetteer_parse_threads(path, buf ? buf : "", len, threads, out, diag);
 	free(buf);
 	return r;
 }
