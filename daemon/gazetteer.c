@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "attrs.h"
 #include "fold.h"
@@ -29,6 +31,7 @@ struct loader {
 	struct gz_yaml y;        /* first: take_entry gets &L->y back */
 	struct gz_gazetteer *g;  /* where streamed entries go */
 	size_t cap;              /* of g->entries, g->ids, g->id_strings */
+	struct gz_buf attrs;     /* an entry's attrs text, reused entry after entry */
 };
 
 static void problem(struct loader *L, int line, int column, const char *fmt, ...)
@@ -181,12 +184,78 @@ static int want_name(struct loader *L, const struct gz_yaml_node *v, const char 
 
 /* -------------------------------------------------------------- entries */
 
+/* The entries' strings and alias arrays are carved from blocks mapped
+ * apart from the heap: millions of them cost a bump of a pointer each, not
+ * a malloc and later a free, and the blocks go back to the system as soon as
+ * the set has copied the file, even when a loading thread allocated them
+ * (glibc keeps a thread's freed chunks in that thread's arena, where the
+ * set's build on the main thread cannot reuse them). */
+struct gz_strings {
+	struct gz_strings *next;
+	size_t used, size;     /* size: of the whole mapping */
+	max_align_t data[];
+};
+
+#define STRINGS_MIN (64u << 10)
+#define STRINGS_MAX (4u << 20)
+
+static void *strings_alloc(struct gz_gazetteer *g, size_t len)
+{
+	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct gz_strings *b = g->strings;
+	if (!b || b->size - b->used < len) {
+		size_t size = b && b->size < STRINGS_MAX ? b->size * 2 : STRINGS_MIN;
+		while (size < len + sizeof(*b))
+			size *= 2;
+		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		b = m;
+		b->next = g->strings;
+		b->used = sizeof(*b);
+		b->size = size;
+		g->strings = b;
+	}
+	void *p = (char *)b + b->used;
+	b->used += len;
+	return p;
+}
+
+static void strings_free(struct gz_strings *b)
+{
+	while (b) {
+		struct gz_strings *next = b->next;
+		munmap(b, b->size);
+		b = next;
+	}
+}
+
+/* Hands the blocks of from to to. */
+static void strings_move(struct gz_gazetteer *to, struct gz_gazetteer *from)
+{
+	struct gz_strings **tail = &from->strings;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = to->strings;
+	to->strings = from->strings;
+	from->strings = NULL;
+}
+
+static char *xstrndup(struct loader *L, const char *s, size_t len)
+{
+	char *d = strings_alloc(L->g, len + 1);
+	if (!d) {
+		L->y.oom = 1;
+		return NULL;
+	}
+	memcpy(d, s, len);
+	d[len] = 0;
+	return d;
+}
+
 static char *xstrdup(struct loader *L, const char *s)
 {
-	char *d = strdup(s);
-	if (!d)
-		L->y.oom = 1;
-	return d;
+	return xstrndup(L, s, strlen(s));
 }
 
 static const char *const entry_keys[] = {
@@ -199,19 +268,6 @@ static const char *const file_keys[] = {
 #define FILE_KEYS "type, case, priority, common_words, entries"
 static const char *const alias_keys[] = { "text", "case", NULL };
 
-static void free_entry(struct gz_raw_entry *e)
-{
-	free(e->id);
-	free(e->name);
-	free(e->type);
-	free(e->attrs);
-	free(e->country);
-	free(e->admin1);
-	for (size_t i = 0; i < e->alias_count; i++)
-		free(e->aliases[i].text);
-	free(e->aliases);
-}
-
 static int load_aliases(struct loader *L, const struct gz_yaml_node *v, int case_rule,
 			struct gz_raw_entry *e)
 {
@@ -221,11 +277,12 @@ static int load_aliases(struct loader *L, const struct gz_yaml_node *v, int case
 		return 0;
 	}
 	int ok = 1;
-	e->aliases = calloc(v->nkids ? v->nkids : 1, sizeof(*e->aliases));
+	e->aliases = strings_alloc(L->g, (v->nkids ? v->nkids : 1) * sizeof(*e->aliases));
 	if (!e->aliases) {
 		L->y.oom = 1;
 		return 0;
 	}
+	memset(e->aliases, 0, (v->nkids ? v->nkids : 1) * sizeof(*e->aliases));
 	for (size_t i = 0; i < v->nkids; i++) {
 		const struct gz_yaml_node *a = v->kids[i], *text = a;
 		int cs = case_rule, inherited = 1;
@@ -353,22 +410,24 @@ static int load_entry(struct loader *L, const struct gz_yaml_node *n, const char
 			ok = 0;
 		} else if (gz_attrs_check(&L->y, v)) {
 			if (v->nkids) {
-				struct gz_buf t = { 0 };
-				gz_attrs_write(&t, v);
+				struct gz_buf *t = &L->attrs;
+				t->len = 0;
+				t->failed = 0;
+				gz_attrs_write(t, v);
 				/* the buffer starts at 4 KiB: keep only what was written,
 				 * or a million entries hold gigabytes of slack */
-				e->attrs = t.failed ? NULL : strndup(t.data, t.len);
-				free(t.data);
-				if (!e->attrs)
+				if (t->failed)
 					L->y.oom = 1;
+				else
+					e->attrs = xstrndup(L, t->data, t->len);
 			}
 			/* the context rules (SPEC §8.4) read these two */
 			const struct gz_yaml_node *c = gz_yaml_get(v, "country"),
 						  *a = gz_yaml_get(v, "admin1");
-			if (gz_yaml_is_scalar(c) && c->len && !(e->country = strdup(c->value)))
-				L->y.oom = 1;
-			if (gz_yaml_is_scalar(a) && a->len && !(e->admin1 = strdup(a->value)))
-				L->y.oom = 1;
+			if (gz_yaml_is_scalar(c) && c->len)
+				e->country = xstrdup(L, c->value);
+			if (gz_yaml_is_scalar(a) && a->len)
+				e->admin1 = xstrdup(L, a->value);
 		} else {
 			ok = 0;
 		}
@@ -429,8 +488,6 @@ static void take_entry(struct gz_yaml *y, const struct gz_yaml_node *n)
 	}
 	if (ok)
 		g->count++;
-	else
-		free_entry(e);
 }
 
 /* Applies the file's type, case and priority to the entries that have none
@@ -448,15 +505,14 @@ static void finish_entries(struct loader *L, struct gz_gazetteer *g, int file_ca
 		for (size_t a = 0; a < e->alias_count; a++)
 			if (e->aliases[a].case_inherited)
 				e->aliases[a].case_rule = e->name_case;
-		if (!e->type && g->type && !(e->type = strdup(g->type)))
-			L->y.oom = 1;
+		if (!e->type)
+			e->type = g->type; /* freed with g, like the blocks */
 		if (!e->type) {
 			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
 				e->id);
 			for (size_t k = 0; k < g->id_count; k++)
 				if (g->ids[k].id == e->id)
 					keep_invalid_id(g, e, k);
-			free_entry(e);
 			continue;
 		}
 		g->entries[kept++] = *e;
@@ -482,8 +538,8 @@ static void load_file(struct loader *L, const struct gz_yaml_node *root, struct 
 	int file_case = 0;
 	if (!type)
 		problem(L, root->line, root->column, "missing required key 'type'");
-	else if (want_string(L, type, "type"))
-		g->type = xstrdup(L, type->value);
+	else if (want_string(L, type, "type") && !(g->type = strdup(type->value)))
+		L->y.oom = 1; /* (g->type is freed apart from the blocks) */
 	if ((c = gz_yaml_get(root, "case"))) {
 		int r = want_case(L, c);
 		if (r >= 0)
@@ -535,13 +591,12 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		/* after a syntax error nothing taken so far can be trusted, not
 		 * even for the duplicate-id check: an entry cut short by a bad
 		 * indent is not the entry the user wrote */
-		for (size_t i = 0; i < g->count; i++)
-			free_entry(&g->entries[i]);
 		g->count = 0;
 		g->id_count = 0;
 	}
 	gz_yaml_node_free(root);
 	gz_yaml_report(&L.y);
+	free(L.attrs.data);
 	if (L.y.oom)
 		return GZ_ENOMEM;
 	return L.y.errors;
@@ -570,6 +625,7 @@ struct piece {
 	size_t len;
 	int line_base;
 	struct gz_gazetteer g;
+	size_t cap;              /* of g's arrays */
 	int failed;              /* a problem, or out of memory */
 };
 
@@ -583,13 +639,10 @@ struct chunked {
 
 static void piece_free(struct gz_gazetteer *g)
 {
-	for (size_t i = 0; i < g->count; i++)
-		free_entry(&g->entries[i]);
 	free(g->entries);
-	for (size_t i = 0; i < g->id_string_count; i++)
-		free(g->id_strings[i]);
 	free(g->id_strings);
 	free(g->ids);
+	strings_free(g->strings);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -599,10 +652,12 @@ static void read_piece(const char *path, struct piece *p)
 				   .line_base = p->line_base } };
 	L.g = &p->g;
 	struct gz_yaml_node *root = gz_yaml_read(&L.y, p->buf, p->len);
+	p->cap = L.cap;
 	p->failed = L.y.errors || L.y.oom || L.y.broken || !root || root->kind != GZ_YAML_SEQ ||
 		    root->nkids != 0;
 	gz_yaml_node_free(root);
 	gz_yaml_report(&L.y); /* no diag: only frees them */
+	free(L.attrs.data);
 }
 
 static void *piece_worker(void *arg)
@@ -715,6 +770,18 @@ static int cut_pieces(const char *buf, size_t len, size_t want, size_t *head_len
 /* Appends piece p's entries and ids to g. */
 static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
 {
+	if (!g->entries && !g->ids && !g->id_strings) {
+		/* the first piece's arrays become the file's: no copy */
+		g->entries = p->g.entries;
+		g->ids = p->g.ids;
+		g->id_strings = p->g.id_strings;
+		g->count = p->g.count;
+		g->id_count = p->g.id_count;
+		*cap = p->cap;
+		strings_move(g, &p->g);
+		memset(&p->g, 0, sizeof(p->g));
+		return 0;
+	}
 	size_t need = g->count + p->g.count;
 	if (g->id_count + p->g.id_count > need)
 		need = g->id_count + p->g.id_count;
@@ -740,6 +807,7 @@ static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
 	g->count += p->g.count;
 	memcpy(g->ids + g->id_count, p->g.ids, p->g.id_count * sizeof(*g->ids));
 	g->id_count += p->g.id_count;
+	strings_move(g, &p->g);
 	free(p->g.entries);
 	free(p->g.ids);
 	free(p->g.id_strings);
@@ -799,6 +867,7 @@ static int parse_chunked(const char *path, const char *buf, size_t len, unsigned
 	free(c.pieces);
 	gz_yaml_node_free(root);
 	gz_yaml_report(&L.y);
+	free(L.attrs.data);
 	free(head);
 	if (r) {
 		gz_gazetteer_free(g);
@@ -890,13 +959,10 @@ void gz_gazetteer_free(struct gz_gazetteer *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->count; i++)
-		free_entry(&g->entries[i]);
 	free(g->entries);
-	for (size_t i = 0; i < g->id_string_count; i++)
-		free(g->id_strings[i]);
-	free(g->id_strings);
+	free(g->id_strings); /* the ids themselves are in the blocks */
 	free(g->ids);
+	strings_free(g->strings);
 	free(g->type);
 	free(g->path);
 	free(g);

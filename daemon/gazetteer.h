@@ -61,6 +61,10 @@ struct gz_gazetteer {
 	size_t id_count;
 	char **id_strings; /* ids of invalid entries, kept for ids[] */
 	size_t id_string_count;
+	/* The blocks that hold the entries' strings and alias arrays, freed
+	 * together by gz_gazetteer_free (an entry's fields are not freed one by
+	 * one). */
+	struct gz_strings *strings;
 };
 
 /* The largest file read (the other limits that keep a hostile file's
