@@ -13,10 +13,14 @@
 #include "gazetteer.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "attrs.h"
 #include "fold.h"
@@ -27,6 +31,7 @@ struct loader {
 	struct gz_yaml y;        /* first: take_entry gets &L->y back */
 	struct gz_gazetteer *g;  /* where streamed entries go */
 	size_t cap;              /* of g->entries, g->ids, g->id_strings */
+	struct gz_buf attrs;     /* an entry's attrs text, reused entry after entry */
 };
 
 static void problem(struct loader *L, int line, int column, const char *fmt, ...)
@@ -179,12 +184,78 @@ static int want_name(struct loader *L, const struct gz_yaml_node *v, const char 
 
 /* -------------------------------------------------------------- entries */
 
+/* The entries' strings and alias arrays are carved from blocks mapped
+ * apart from the heap: millions of them cost a bump of a pointer each, not
+ * a malloc and later a free, and the blocks go back to the system as soon as
+ * the set has copied the file, even when a loading thread allocated them
+ * (glibc keeps a thread's freed chunks in that thread's arena, where the
+ * set's build on the main thread cannot reuse them). */
+struct gz_strings {
+	struct gz_strings *next;
+	size_t used, size;     /* size: of the whole mapping */
+	max_align_t data[];
+};
+
+#define STRINGS_MIN (64u << 10)
+#define STRINGS_MAX (4u << 20)
+
+static void *strings_alloc(struct gz_gazetteer *g, size_t len)
+{
+	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct gz_strings *b = g->strings;
+	if (!b || b->size - b->used < len) {
+		size_t size = b && b->size < STRINGS_MAX ? b->size * 2 : STRINGS_MIN;
+		while (size < len + sizeof(*b))
+			size *= 2;
+		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return NULL;
+		b = m;
+		b->next = g->strings;
+		b->used = sizeof(*b);
+		b->size = size;
+		g->strings = b;
+	}
+	void *p = (char *)b + b->used;
+	b->used += len;
+	return p;
+}
+
+static void strings_free(struct gz_strings *b)
+{
+	while (b) {
+		struct gz_strings *next = b->next;
+		munmap(b, b->size);
+		b = next;
+	}
+}
+
+/* Hands the blocks of from to to. */
+static void strings_move(struct gz_gazetteer *to, struct gz_gazetteer *from)
+{
+	struct gz_strings **tail = &from->strings;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = to->strings;
+	to->strings = from->strings;
+	from->strings = NULL;
+}
+
+static char *xstrndup(struct loader *L, const char *s, size_t len)
+{
+	char *d = strings_alloc(L->g, len + 1);
+	if (!d) {
+		L->y.oom = 1;
+		return NULL;
+	}
+	memcpy(d, s, len);
+	d[len] = 0;
+	return d;
+}
+
 static char *xstrdup(struct loader *L, const char *s)
 {
-	char *d = strdup(s);
-	if (!d)
-		L->y.oom = 1;
-	return d;
+	return xstrndup(L, s, strlen(s));
 }
 
 static const char *const entry_keys[] = {
@@ -197,19 +268,6 @@ static const char *const file_keys[] = {
 #define FILE_KEYS "type, case, priority, common_words, entries"
 static const char *const alias_keys[] = { "text", "case", NULL };
 
-static void free_entry(struct gz_raw_entry *e)
-{
-	free(e->id);
-	free(e->name);
-	free(e->type);
-	free(e->attrs);
-	free(e->country);
-	free(e->admin1);
-	for (size_t i = 0; i < e->alias_count; i++)
-		free(e->aliases[i].text);
-	free(e->aliases);
-}
-
 static int load_aliases(struct loader *L, const struct gz_yaml_node *v, int case_rule,
 			struct gz_raw_entry *e)
 {
@@ -219,11 +277,12 @@ static int load_aliases(struct loader *L, const struct gz_yaml_node *v, int case
 		return 0;
 	}
 	int ok = 1;
-	e->aliases = calloc(v->nkids ? v->nkids : 1, sizeof(*e->aliases));
+	e->aliases = strings_alloc(L->g, (v->nkids ? v->nkids : 1) * sizeof(*e->aliases));
 	if (!e->aliases) {
 		L->y.oom = 1;
 		return 0;
 	}
+	memset(e->aliases, 0, (v->nkids ? v->nkids : 1) * sizeof(*e->aliases));
 	for (size_t i = 0; i < v->nkids; i++) {
 		const struct gz_yaml_node *a = v->kids[i], *text = a;
 		int cs = case_rule, inherited = 1;
@@ -351,22 +410,24 @@ static int load_entry(struct loader *L, const struct gz_yaml_node *n, const char
 			ok = 0;
 		} else if (gz_attrs_check(&L->y, v)) {
 			if (v->nkids) {
-				struct gz_buf t = { 0 };
-				gz_attrs_write(&t, v);
+				struct gz_buf *t = &L->attrs;
+				t->len = 0;
+				t->failed = 0;
+				gz_attrs_write(t, v);
 				/* the buffer starts at 4 KiB: keep only what was written,
 				 * or a million entries hold gigabytes of slack */
-				e->attrs = t.failed ? NULL : strndup(t.data, t.len);
-				free(t.data);
-				if (!e->attrs)
+				if (t->failed)
 					L->y.oom = 1;
+				else
+					e->attrs = xstrndup(L, t->data, t->len);
 			}
 			/* the context rules (SPEC §8.4) read these two */
 			const struct gz_yaml_node *c = gz_yaml_get(v, "country"),
 						  *a = gz_yaml_get(v, "admin1");
-			if (gz_yaml_is_scalar(c) && c->len && !(e->country = strdup(c->value)))
-				L->y.oom = 1;
-			if (gz_yaml_is_scalar(a) && a->len && !(e->admin1 = strdup(a->value)))
-				L->y.oom = 1;
+			if (gz_yaml_is_scalar(c) && c->len)
+				e->country = xstrdup(L, c->value);
+			if (gz_yaml_is_scalar(a) && a->len)
+				e->admin1 = xstrdup(L, a->value);
 		} else {
 			ok = 0;
 		}
@@ -427,8 +488,6 @@ static void take_entry(struct gz_yaml *y, const struct gz_yaml_node *n)
 	}
 	if (ok)
 		g->count++;
-	else
-		free_entry(e);
 }
 
 /* Applies the file's type, case and priority to the entries that have none
@@ -446,15 +505,14 @@ static void finish_entries(struct loader *L, struct gz_gazetteer *g, int file_ca
 		for (size_t a = 0; a < e->alias_count; a++)
 			if (e->aliases[a].case_inherited)
 				e->aliases[a].case_rule = e->name_case;
-		if (!e->type && g->type && !(e->type = strdup(g->type)))
-			L->y.oom = 1;
+		if (!e->type)
+			e->type = g->type; /* freed with g, like the blocks */
 		if (!e->type) {
 			problem(L, e->line, e->column, "entry '%s' has no type (the file has no 'type' either)",
 				e->id);
 			for (size_t k = 0; k < g->id_count; k++)
 				if (g->ids[k].id == e->id)
 					keep_invalid_id(g, e, k);
-			free_entry(e);
 			continue;
 		}
 		g->entries[kept++] = *e;
@@ -480,8 +538,8 @@ static void load_file(struct loader *L, const struct gz_yaml_node *root, struct 
 	int file_case = 0;
 	if (!type)
 		problem(L, root->line, root->column, "missing required key 'type'");
-	else if (want_string(L, type, "type"))
-		g->type = xstrdup(L, type->value);
+	else if (want_string(L, type, "type") && !(g->type = strdup(type->value)))
+		L->y.oom = 1; /* (g->type is freed apart from the blocks) */
 	if ((c = gz_yaml_get(root, "case"))) {
 		int r = want_case(L, c);
 		if (r >= 0)
@@ -533,19 +591,320 @@ int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		/* after a syntax error nothing taken so far can be trusted, not
 		 * even for the duplicate-id check: an entry cut short by a bad
 		 * indent is not the entry the user wrote */
-		for (size_t i = 0; i < g->count; i++)
-			free_entry(&g->entries[i]);
 		g->count = 0;
 		g->id_count = 0;
 	}
 	gz_yaml_node_free(root);
 	gz_yaml_report(&L.y);
+	free(L.attrs.data);
 	if (L.y.oom)
 		return GZ_ENOMEM;
 	return L.y.errors;
 }
 
+/* ------------------------------------------------------ chunked parse */
+
+/* A big file of the importer's shape (its own keys first, then `entries:`
+ * with items at one indent to the end of the file) is read in pieces by
+ * several threads: the head up to `entries:` with an empty sequence put in
+ * the items' place, and the items cut at lines that start an item at that
+ * indent, each piece a YAML document whose root is a run of the items.
+ * libyaml reads such a piece as it reads those lines in the whole file, or
+ * fails on it: a cut inside a quoted scalar or a flow collection leaves a
+ * piece unterminated, a block scalar or plain continuation ends at a line
+ * that indented, and a key or document marker at column 0 after the items
+ * is a second root.  Only a file whose pieces all read without a single
+ * problem takes this path: anything else is read again whole, so every
+ * message, its FILE:LINE:COL and its order are the sequential ones. */
+
+#define CHUNK_MIN (1u << 20)  /* no piece smaller: a thread costs more */
+#define CHUNKED_MIN (4u << 20) /* no chunked read of a smaller file */
+
+struct piece {
+	const char *buf;
+	size_t len;
+	int line_base;
+	struct gz_gazetteer g;
+	size_t cap;              /* of g's arrays */
+	int failed;              /* a problem, or out of memory */
+};
+
+struct chunked {
+	const char *path;
+	struct piece *pieces;
+	size_t count;
+	size_t next;             /* the next piece to read, under lock */
+	pthread_mutex_t lock;
+};
+
+static void piece_free(struct gz_gazetteer *g)
+{
+	free(g->entries);
+	free(g->id_strings);
+	free(g->ids);
+	strings_free(g->strings);
+	memset(g, 0, sizeof(*g));
+}
+
+static void read_piece(const char *path, struct piece *p)
+{
+	struct loader L = { .y = { .path = path, .on_entry = take_entry, .items_at_root = 1,
+				   .line_base = p->line_base } };
+	L.g = &p->g;
+	struct gz_yaml_node *root = gz_yaml_read(&L.y, p->buf, p->len);
+	p->cap = L.cap;
+	p->failed = L.y.errors || L.y.oom || L.y.broken || !root || root->kind != GZ_YAML_SEQ ||
+		    root->nkids != 0;
+	gz_yaml_node_free(root);
+	gz_yaml_report(&L.y); /* no diag: only frees them */
+	free(L.attrs.data);
+}
+
+static void *piece_worker(void *arg)
+{
+	struct chunked *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		size_t i = c->next < c->count ? c->next++ : c->count;
+		pthread_mutex_unlock(&c->lock);
+		if (i == c->count)
+			return NULL;
+		read_piece(c->path, &c->pieces[i]);
+	}
+}
+
+/* The start of the line after the one at p (or end). */
+static const char *next_line(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	return nl ? nl + 1 : end;
+}
+
+/* Whether the line at p starts an item at indent: that many spaces, then
+ * '-' and a space or the line's end. */
+static int item_line(const char *p, const char *end, size_t indent)
+{
+	if ((size_t)(end - p) < indent + 2)
+		return 0;
+	for (size_t i = 0; i < indent; i++)
+		if (p[i] != ' ')
+			return 0;
+	return p[indent] == '-' && (p[indent + 1] == ' ' || p[indent + 1] == '\n');
+}
+
+static int count_lines(const char *p, const char *end)
+{
+	int n = 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Finds the head and the items' pieces; 0 when the file has the shape. */
+static int cut_pieces(const char *buf, size_t len, size_t want, size_t *head_len, size_t *indent,
+		      struct piece **out, size_t *count)
+{
+	const char *end = buf + len, *p = buf;
+	/* `entries:` alone on a line at column 0 */
+	while (p < end && !(end - p >= 9 && memcmp(p, "entries:\n", 9) == 0))
+		p = next_line(p, end);
+	if (p == end)
+		return 1;
+	p += 9;
+	/* blank and comment lines, then the first item */
+	for (;;) {
+		const char *q = p;
+		while (q < end && *q == ' ')
+			q++;
+		if (q < end && (*q == '\n' || *q == '#')) {
+			p = next_line(q, end);
+			continue;
+		}
+		if (q == end || *q != '-' || q == p || q - p > 16)
+			return 1;
+		*indent = (size_t)(q - p);
+		break;
+	}
+	if (!item_line(p, end, *indent))
+		return 1;
+	*head_len = (size_t)(p - buf);
+	size_t region = (size_t)(end - p);
+	size_t n = region / CHUNK_MIN;
+	if (n > want)
+		n = want;
+	if (n < 2)
+		return 1;
+	struct piece *pc = calloc(n, sizeof(*pc));
+	if (!pc)
+		return GZ_ENOMEM;
+	size_t k = 0;
+	int line = count_lines(buf, p);
+	const char *start = p;
+	for (size_t i = 1; i <= n; i++) {
+		const char *cut = end;
+		if (i < n) {
+			/* the first item line at or after an even share */
+			cut = p + region / n * i;
+			if (cut <= start)
+				cut = start + 1;
+			cut = next_line(cut - 1, end);
+			while (cut < end && !item_line(cut, end, *indent))
+				cut = next_line(cut, end);
+		}
+		if (cut == start)
+			continue;
+		pc[k].buf = start;
+		pc[k].len = (size_t)(cut - start);
+		pc[k].line_base = line;
+		line += count_lines(start, cut);
+		k++;
+		start = cut;
+	}
+	*out = pc;
+	*count = k;
+	return 0;
+}
+
+/* Appends piece p's entries and ids to g. */
+static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
+{
+	if (!g->entries && !g->ids && !g->id_strings) {
+		/* the first piece's arrays become the file's: no copy */
+		g->entries = p->g.entries;
+		g->ids = p->g.ids;
+		g->id_strings = p->g.id_strings;
+		g->count = p->g.count;
+		g->id_count = p->g.id_count;
+		*cap = p->cap;
+		strings_move(g, &p->g);
+		memset(&p->g, 0, sizeof(p->g));
+		return 0;
+	}
+	size_t need = g->count + p->g.count;
+	if (g->id_count + p->g.id_count > need)
+		need = g->id_count + p->g.id_count;
+	if (need > *cap) {
+		size_t c = *cap ? *cap : 64;
+		while (c < need)
+			c *= 2;
+		struct gz_raw_entry *e = realloc(g->entries, c * sizeof(*e));
+		if (e)
+			g->entries = e;
+		struct gz_id_ref *ids = realloc(g->ids, c * sizeof(*ids));
+		if (ids)
+			g->ids = ids;
+		char **strs = realloc(g->id_strings, c * sizeof(*strs));
+		if (strs)
+			g->id_strings = strs;
+		if (!e || !ids || !strs)
+			return GZ_ENOMEM;
+		*cap = c;
+	}
+	/* a clean piece has no invalid ids: id_strings stays empty */
+	memcpy(g->entries + g->count, p->g.entries, p->g.count * sizeof(*g->entries));
+	g->count += p->g.count;
+	memcpy(g->ids + g->id_count, p->g.ids, p->g.id_count * sizeof(*g->ids));
+	g->id_count += p->g.id_count;
+	strings_move(g, &p->g);
+	free(p->g.entries);
+	free(p->g.ids);
+	free(p->g.id_strings);
+	memset(&p->g, 0, sizeof(p->g));
+	return 0;
+}
+
+/* The chunked read: 0 and *out complete, 1 when the file is to be read
+ * whole (not of the shape, or some problem), or GZ_ENOMEM. */
+static int parse_chunked(const char *path, const char *buf, size_t len, unsigned threads,
+			 struct gz_gazetteer **out)
+{
+	struct chunked c = { .path = path };
+	size_t head_len, indent;
+	int r = cut_pieces(buf, len, (size_t)threads * 4, &head_len, &indent, &c.pieces, &c.count);
+	if (r)
+		return r;
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_t tid[GZ_GAZETTEER_MAX_THREADS];
+	size_t started = 0;
+	for (unsigned t = 1; t < threads && t < GZ_GAZETTEER_MAX_THREADS && t < c.count; t++)
+		if (pthread_create(&tid[started], NULL, piece_worker, &c) == 0)
+			started++;
+
+	/* the head meanwhile, with `[]` where the items were */
+	struct loader L = { .y = { .path = path, .on_entry = take_entry } };
+	struct gz_gazetteer *g = calloc(1, sizeof(*g));
+	char *head = malloc(head_len + indent + 4);
+	struct gz_yaml_node *root = NULL;
+	if (g && head && (g->path = strdup(path))) {
+		memcpy(head, buf, head_len);
+		memset(head + head_len, ' ', indent);
+		memcpy(head + head_len + indent, "[]\n", 4);
+		L.g = g;
+		root = gz_yaml_read(&L.y, head, head_len + indent + 3);
+	} else {
+		L.y.oom = 1;
+	}
+	piece_worker(&c);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&c.lock);
+
+	int ok = !L.y.oom && !L.y.broken && !L.y.errors && g->count == 0;
+	for (size_t i = 0; i < c.count; i++)
+		ok = ok && !c.pieces[i].failed;
+	for (size_t i = 0; i < c.count && ok; i++)
+		if (merge_piece(g, &c.pieces[i], &L.cap))
+			L.y.oom = 1, ok = 0;
+	if (ok) {
+		load_file(&L, root, g);
+		ok = !L.y.oom && !L.y.errors;
+	}
+	r = L.y.oom ? GZ_ENOMEM : !ok;
+	for (size_t i = 0; i < c.count; i++)
+		piece_free(&c.pieces[i].g);
+	free(c.pieces);
+	gz_yaml_node_free(root);
+	gz_yaml_report(&L.y);
+	free(L.attrs.data);
+	free(head);
+	if (r) {
+		gz_gazetteer_free(g);
+		return r;
+	}
+	*out = g;
+	return 0;
+}
+
+static atomic_ulong chunked_reads;
+
+unsigned long gz_gazetteer_chunked_reads(void)
+{
+	return atomic_load(&chunked_reads);
+}
+
+int gz_gazetteer_parse_threads(const char *path, const char *buf, size_t len, unsigned threads,
+			       struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	*out = NULL;
+	if (threads > 1 && len >= CHUNKED_MIN) {
+		int r = parse_chunked(path, buf, len, threads, out);
+		if (r == 0)
+			atomic_fetch_add(&chunked_reads, 1);
+		if (r <= 0)
+			return r;
+	}
+	return gz_gazetteer_parse(path, buf, len, out, diag);
+}
+
 int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_diag *diag)
+{
+	return gz_gazetteer_load_threads(path, 1, out, diag);
+}
+
+int gz_gazetteer_load_threads(const char *path, unsigned threads, struct gz_gazetteer **out,
+			      struct gz_diag *diag)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
@@ -591,7 +950,7 @@ int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_dia
 				    GZ_YAML_MAX_FILE);
 		return 1;
 	}
-	int r = gz_gazetteer_parse(path, buf ? buf : "", len, out, diag);
+	int r = gz_gazetteer_parse_threads(path, buf ? buf : "", len, threads, out, diag);
 	free(buf);
 	return r;
 }
@@ -600,13 +959,10 @@ void gz_gazetteer_free(struct gz_gazetteer *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->count; i++)
-		free_entry(&g->entries[i]);
 	free(g->entries);
-	for (size_t i = 0; i < g->id_string_count; i++)
-		free(g->id_strings[i]);
-	free(g->id_strings);
+	free(g->id_strings); /* the ids themselves are in the blocks */
 	free(g->ids);
+	strings_free(g->strings);
 	free(g->type);
 	free(g->path);
 	free(g);

@@ -61,6 +61,10 @@ struct gz_gazetteer {
 	size_t id_count;
 	char **id_strings; /* ids of invalid entries, kept for ids[] */
 	size_t id_string_count;
+	/* The blocks that hold the entries' strings and alias arrays, freed
+	 * together by gz_gazetteer_free (an entry's fields are not freed one by
+	 * one). */
+	struct gz_strings *strings;
 };
 
 /* The largest file read (the other limits that keep a hostile file's
@@ -76,6 +80,22 @@ int gz_gazetteer_load(const char *path, struct gz_gazetteer **out, struct gz_dia
 /* Same, from a buffer; path names it in messages. */
 int gz_gazetteer_parse(const char *path, const char *buf, size_t len,
 		       struct gz_gazetteer **out, struct gz_diag *diag);
+
+/* The most threads one file is read with. */
+#define GZ_GAZETTEER_MAX_THREADS 16
+
+/* gz_gazetteer_load and _parse with up to threads threads (1: this one): a
+ * big file of the importer's shape (the file's keys, then `entries:` to the
+ * end) is read in pieces at once.  Results, problems and their order are
+ * those of the one-thread read: a file with any problem is read again whole
+ * to report them. */
+int gz_gazetteer_load_threads(const char *path, unsigned threads, struct gz_gazetteer **out,
+			      struct gz_diag *diag);
+int gz_gazetteer_parse_threads(const char *path, const char *buf, size_t len, unsigned threads,
+			       struct gz_gazetteer **out, struct gz_diag *diag);
+
+/* How many files this process read in pieces (for tests). */
+unsigned long gz_gazetteer_chunked_reads(void);
 
 void gz_gazetteer_free(struct gz_gazetteer *g);
 

@@ -17,11 +17,13 @@
 #include <dirent.h>
 #include <malloc.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fold.h"
 #include "gazetteer.h"
@@ -665,6 +667,111 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 	return r;
 }
 
+/* ---------------------------------------------------- parallel reading */
+
+/* The files of a set are read by several threads: small files several at a
+ * time, one thread each, then each big one with every thread (gazetteer.c
+ * cuts it in pieces).  Each file's problems are kept apart and handed on in
+ * load order, so that diagnostics, their order and the set are those of
+ * reading the files one after the other. */
+
+#define BIG_FILE (4u << 20)
+
+static atomic_uint load_threads; /* 0: one per online core */
+
+void gz_set_load_threads(unsigned n)
+{
+	atomic_store(&load_threads, n);
+}
+
+static unsigned threads_to_use(void)
+{
+	unsigned n = atomic_load(&load_threads);
+	if (!n) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (unsigned)c : 1;
+	}
+	return n > GZ_SET_MAX_LOAD_THREADS ? GZ_SET_MAX_LOAD_THREADS : n;
+}
+
+struct file_read {
+	const char *path;
+	struct gz_gazetteer *g;
+	struct gz_diag diag;     /* this file's problems */
+	int n;                   /* gz_gazetteer_load's result */
+	int big;
+};
+
+struct file_pool {
+	struct file_read *reads;
+	size_t count, next;
+	pthread_mutex_t lock;
+};
+
+static void *read_small_files(void *arg)
+{
+	struct file_pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		while (p->next < p->count && p->reads[p->next].big)
+			p->next++;
+		size_t i = p->next < p->count ? p->next++ : p->count;
+		pthread_mutex_unlock(&p->lock);
+		if (i == p->count)
+			return NULL;
+		struct file_read *fr = &p->reads[i];
+		fr->n = gz_gazetteer_load(fr->path, &fr->g, &fr->diag);
+	}
+}
+
+static void read_files(char **files, size_t nfiles, struct file_read *reads)
+{
+	unsigned threads = threads_to_use();
+	size_t small = 0;
+	for (size_t f = 0; f < nfiles; f++) {
+		struct stat st;
+		reads[f].path = files[f];
+		gz_diag_init(&reads[f].diag);
+		reads[f].big = threads > 1 && stat(files[f], &st) == 0 && st.st_size >= BIG_FILE;
+		small += !reads[f].big;
+	}
+	struct file_pool pool = { .reads = reads, .count = nfiles };
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_t tid[GZ_SET_MAX_LOAD_THREADS];
+	size_t started = 0;
+	for (unsigned t = 1; t < threads && t < small; t++)
+		if (pthread_create(&tid[started], NULL, read_small_files, &pool) == 0)
+			started++;
+	read_small_files(&pool);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	for (size_t f = 0; f < nfiles; f++)
+		if (reads[f].big)
+			reads[f].n = gz_gazetteer_load_threads(files[f], threads, &reads[f].g,
+							       &reads[f].diag);
+}
+
+/* Moves the lines of from to the end of to. */
+static void diag_move(struct gz_diag *to, struct gz_diag *from)
+{
+	for (size_t i = 0; i < from->count; i++) {
+		if (to->count == to->cap) {
+			size_t cap = to->cap ? to->cap * 2 : 8;
+			char **lines = realloc(to->lines, cap * sizeof(*lines));
+			if (!lines) {
+				free(from->lines[i]);
+				continue;
+			}
+			to->lines = lines;
+			to->cap = cap;
+		}
+		to->lines[to->count++] = from->lines[i];
+	}
+	free(from->lines);
+	gz_diag_init(from);
+}
+
 int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		struct gz_set **out, struct gz_error *err)
 {
@@ -696,13 +803,25 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		goto done;
 	}
 	size_t total = 0, total_aliases = 0;
+	struct file_read *reads = calloc(nfiles ? nfiles : 1, sizeof(*reads));
+	if (!reads) {
+		r = GZ_ENOMEM;
+		goto done;
+	}
+	read_files(files, nfiles, reads);
 	for (size_t f = 0; f < nfiles; f++) {
-		struct gz_gazetteer *g = NULL;
-		int n = gz_gazetteer_load(files[f], &g, diag);
+		struct gz_gazetteer *g = reads[f].g;
+		int n = reads[f].n;
+		if (r) { /* out of memory in an earlier file: the loop stopped there */
+			gz_diag_clear(&reads[f].diag);
+			gz_gazetteer_free(g);
+			continue;
+		}
+		diag_move(diag, &reads[f].diag);
 		if (n < 0) {
 			gz_gazetteer_free(g);
 			r = n;
-			goto done;
+			continue;
 		}
 		problems += n;
 		if (!g)
@@ -712,6 +831,9 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		for (size_t i = 0; i < g->count; i++)
 			total_aliases += g->entries[i].alias_count;
 	}
+	free(reads);
+	if (r)
+		goto done;
 	/* ids across all files, from what the files say (invalid entries
 	 * included, and entries a syntax error left half done excluded) */
 	if ((r = check_duplicate_ids(s, diag, &problems)) || problems)

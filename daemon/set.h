@@ -62,6 +62,11 @@ struct gz_file_info {
 int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		struct gz_set **out, struct gz_error *err);
 
+/* How many threads gz_set_load reads files with, for the whole process:
+ * 0 (the default) one per online core; at most GZ_SET_MAX_LOAD_THREADS. */
+#define GZ_SET_MAX_LOAD_THREADS 8
+void gz_set_load_threads(unsigned n);
+
 /* Reference counting: atomic, safe from any thread. */
 struct gz_set *gz_set_ref(struct gz_set *set);
 void gz_set_unref(struct gz_set *set);

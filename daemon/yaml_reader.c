@@ -18,6 +18,7 @@
 #include "yaml_reader.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +102,64 @@ void gz_yaml_report(struct gz_yaml *y)
 
 /* ------------------------------------------------------------------ nodes */
 
+/* The nodes of an item of `entries` (its scalars' text and its kids arrays
+ * too) come from one block, used again item after item: an item is handed
+ * over whole and gone before the next begins.  Without it the reader's
+ * mallocs and frees, three or four per scalar, were a fifth of a big
+ * file's load. */
+struct item_arena {
+	struct item_block *blocks;   /* newest first; the last one is kept */
+};
+
+struct item_block {
+	struct item_block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define ITEM_BLOCK (64u << 10)
+
+static void *arena_alloc(struct item_arena *a, size_t len)
+{
+	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	struct item_block *b = a->blocks;
+	if (!b || b->size - b->used < len) {
+		size_t size = len > ITEM_BLOCK ? len : ITEM_BLOCK;
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = a->blocks;
+		b->used = 0;
+		b->size = size;
+		a->blocks = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += len;
+	return p;
+}
+
+/* Forgets every item node; keeps the first block for the next item. */
+static void arena_reset(struct item_arena *a)
+{
+	while (a->blocks && a->blocks->next) {
+		struct item_block *next = a->blocks->next;
+		free(a->blocks);
+		a->blocks = next;
+	}
+	if (a->blocks)
+		a->blocks->used = 0;
+}
+
+static void arena_free(struct item_arena *a)
+{
+	arena_reset(a);
+	free(a->blocks);
+	a->blocks = NULL;
+}
+
 void gz_yaml_node_free(struct gz_yaml_node *n)
 {
-	if (!n)
+	if (!n || n->in_arena)
 		return;
 	for (size_t i = 0; i < n->nkids; i++)
 		gz_yaml_node_free(n->kids[i]);
@@ -112,11 +168,17 @@ void gz_yaml_node_free(struct gz_yaml_node *n)
 	free(n);
 }
 
-static int node_add(struct gz_yaml_node *parent, struct gz_yaml_node *kid)
+static int node_add(struct item_arena *a, struct gz_yaml_node *parent, struct gz_yaml_node *kid)
 {
 	if (parent->nkids == parent->capkids) {
 		size_t cap = parent->capkids ? parent->capkids * 2 : 4;
-		struct gz_yaml_node **k = realloc(parent->kids, cap * sizeof(*k));
+		struct gz_yaml_node **k;
+		if (parent->in_arena) {
+			if ((k = arena_alloc(a, cap * sizeof(*k))) && parent->nkids)
+				memcpy(k, parent->kids, parent->nkids * sizeof(*k));
+		} else {
+			k = realloc(parent->kids, cap * sizeof(*k));
+		}
 		if (!k)
 			return -1;
 		parent->kids = k;
@@ -180,14 +242,29 @@ static int is_entries_key(const struct gz_yaml_node *k)
 	return k->kind == GZ_YAML_SCALAR && strcmp(k->value, "entries") == 0;
 }
 
+/* Whether stack[item_depth - 1] is the sequence whose items go to
+ * on_entry: the top-level `entries` (or a piece's root). */
+static int is_entries_seq(const struct gz_yaml *y, struct gz_yaml_node *const *stack)
+{
+	if (y->items_at_root)
+		return stack[0]->kind == GZ_YAML_SEQ;
+	return stack[0]->kind == GZ_YAML_MAP && stack[1]->kind == GZ_YAML_SEQ &&
+	       stack[0]->nkids >= 2 && stack[0]->kids[stack[0]->nkids - 1] == stack[1] &&
+	       is_entries_key(stack[0]->kids[stack[0]->nkids - 2]);
+}
+
 static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	struct gz_yaml_node *stack[GZ_YAML_MAX_DEPTH + 1];
+	struct item_arena arena = { NULL };
 	int depth = 0;
 	struct gz_yaml_node *root = NULL;
 	int done = 0;
+
+	/* items sit one level higher in a piece: the same nesting allowed */
+	int max_depth = GZ_YAML_MAX_DEPTH - (y->items_at_root ? 1 : 0), item_depth = y->items_at_root ? 1 : 2;
 
 	if (!yaml_parser_initialize(&parser)) {
 		y->oom = 1;
@@ -201,8 +278,9 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 			int line, column;
 			if (parser.error == YAML_READER_ERROR) {
 				locate(buf, parser.problem_offset, &line, &column);
+				line += y->line_base;
 			} else {
-				line = (int)parser.problem_mark.line + 1;
+				line = (int)parser.problem_mark.line + 1 + y->line_base;
 				column = (int)parser.problem_mark.column + 1;
 			}
 			if (parser.error == YAML_MEMORY_ERROR)
@@ -215,7 +293,8 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 					parser.problem ? parser.problem : "error");
 			goto fail;
 		}
-		int line = (int)ev.start_mark.line + 1, column = (int)ev.start_mark.column + 1;
+		int line = (int)ev.start_mark.line + 1 + y->line_base;
+		int column = (int)ev.start_mark.column + 1;
 		struct gz_yaml_node *n = NULL;
 		const unsigned char *anchor = NULL;
 		switch (ev.type) {
@@ -255,12 +334,17 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 		}
 		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
 		    ev.type == YAML_MAPPING_START_EVENT) {
-			n = calloc(1, sizeof(*n));
+			/* inside an item of `entries`: from the item arena */
+			int in_item = depth >= item_depth && is_entries_seq(y, stack);
+			n = in_item ? arena_alloc(&arena, sizeof(*n)) : malloc(sizeof(*n));
+			if (n)
+				memset(n, 0, sizeof(*n));
 			if (!n) {
 				y->oom = 1;
 				yaml_event_delete(&ev);
 				goto fail;
 			}
+			n->in_arena = in_item;
 			n->line = line;
 			n->column = column;
 			if (ev.type == YAML_SCALAR_EVENT) {
@@ -269,14 +353,14 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 					gz_yaml_problem(y, line, column,
 							"scalar of %zu bytes is over the limit of %u",
 							(size_t)ev.data.scalar.length, GZ_YAML_MAX_SCALAR);
-					free(n);
+					gz_yaml_node_free(n);
 					yaml_event_delete(&ev);
 					goto fail;
 				}
 				n->len = ev.data.scalar.length;
-				n->value = malloc(n->len + 1);
+				n->value = in_item ? arena_alloc(&arena, n->len + 1) : malloc(n->len + 1);
 				if (!n->value) {
-					free(n);
+					gz_yaml_node_free(n);
 					y->oom = 1;
 					yaml_event_delete(&ev);
 					goto fail;
@@ -289,14 +373,14 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 			}
 			if (depth == 0) {
 				root = n;
-			} else if (node_add(stack[depth - 1], n)) {
+			} else if (node_add(&arena, stack[depth - 1], n)) {
 				gz_yaml_node_free(n);
 				y->oom = 1;
 				yaml_event_delete(&ev);
 				goto fail;
 			}
 			if (n->kind != GZ_YAML_SCALAR) {
-				if (depth == GZ_YAML_MAX_DEPTH) {
+				if (depth == max_depth) {
 					gz_yaml_problem(y, line, column, "nesting deeper than %d levels",
 							GZ_YAML_MAX_DEPTH);
 					yaml_event_delete(&ev);
@@ -310,23 +394,24 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 		/* An item of the top-level `entries` sequence is complete: hand it
 		 * to the schema and free its tree now, so that a file of a million
 		 * entries never holds more than one entry's tree. */
-		if (depth == 2 && stack[0]->kind == GZ_YAML_MAP && stack[1]->kind == GZ_YAML_SEQ &&
-		    stack[0]->nkids >= 2 && stack[0]->kids[stack[0]->nkids - 1] == stack[1] &&
-		    is_entries_key(stack[0]->kids[stack[0]->nkids - 2]) && stack[1]->nkids > 0 &&
+		if (depth == item_depth && is_entries_seq(y, stack) && stack[depth - 1]->nkids > 0 &&
 		    (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_END_EVENT ||
 		     ev.type == YAML_SEQUENCE_END_EVENT)) {
-			struct gz_yaml_node *item = stack[1]->kids[--stack[1]->nkids];
+			struct gz_yaml_node *seq = stack[depth - 1];
+			struct gz_yaml_node *item = seq->kids[--seq->nkids];
 			y->on_entry(y, item);
-			gz_yaml_node_free(item);
+			arena_reset(&arena);
 		}
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
+	arena_free(&arena);
 	return root;
 fail:
 	y->broken = 1;
 	yaml_parser_delete(&parser);
-	gz_yaml_node_free(root);
+	gz_yaml_node_free(root); /* before the arena: it reads in_arena there */
+	arena_free(&arena);
 	return NULL;
 }
 
@@ -336,6 +421,7 @@ struct gz_yaml_node *gz_yaml_read(struct gz_yaml *y, const char *buf, size_t len
 	if (gz_utf8_validate(buf, len, &bad) != 0) {
 		int line, column;
 		locate(buf, bad, &line, &column);
+		line += y->line_base;
 		gz_yaml_problem(y, line, column, "invalid UTF-8 (byte 0x%02x at offset %zu)",
 			(unsigned char)buf[bad], bad);
 		y->broken = 1;
@@ -345,6 +431,7 @@ struct gz_yaml_node *gz_yaml_read(struct gz_yaml *y, const char *buf, size_t len
 		size_t off = (size_t)((const char *)memchr(buf, 0, len) - buf);
 		int line, column;
 		locate(buf, off, &line, &column);
+		line += y->line_base;
 		gz_yaml_problem(y, line, column, "NUL byte in gazetteer file");
 		y->broken = 1;
 		return NULL;

@@ -27,6 +27,7 @@ struct gz_yaml_node {
 	int plain;        /* scalar written without quotes */
 	struct gz_yaml_node **kids; /* maps: key, value, key, value ...; seqs: items */
 	size_t nkids, capkids;
+	int in_arena;     /* part of an item of `entries`: freed with the item */
 };
 
 struct gz_yaml_problem;
@@ -39,6 +40,11 @@ struct gz_yaml {
 	/* Each item of the top-level `entries` sequence, as soon as it ends;
 	 * the item is freed when this returns. */
 	void (*on_entry)(struct gz_yaml *y, const struct gz_yaml_node *item);
+	/* A piece of a file (gazetteer.c's chunked load): the document's root
+	 * is the `entries` sequence itself, its items go to on_entry, and
+	 * line_base lines come before buf[0] in the file. */
+	int items_at_root;
+	int line_base;
 	int errors;
 	int oom;
 	int broken;              /* the YAML itself failed to parse */
