@@ -600,7 +600,7 @@ static void surnames_need_evidence(struct gz_tagger *t, struct group *g)
 		if (al->e->common_words_skip && !al->evidence) {
 			al->evidence = GZ_EVIDENCE_ANY;
 			g->has_evidence = 1;
-		} else if (!strcmp(al->e->type, "person") && !named_in_full(t, al->e)) {
+		} else if (!strcmp(gz_entry_type(al->e), "person") && !named_in_full(t, al->e)) {
 			al->evidence = GZ_EVIDENCE_QUALIFIER;
 			g->has_evidence = 1;
 		}

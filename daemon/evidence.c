@@ -260,7 +260,7 @@ static int first_name_of(const struct gz_entry *e, const unsigned char *text, si
 	char w[GZ_FOLD_MAX * 4], f[GZ_FOLD_MAX * 4];
 	size_t wl = gz_fold_string((const char *)text + a, b - a, 1, w, sizeof w);
 	for (size_t k = 0; k <= e->alias_count; k++) {
-		const unsigned char *form = (const unsigned char *)(k ? e->aliases[k - 1].text : e->name);
+		const unsigned char *form = (const unsigned char *)(gz_entry_form(e, k));
 		size_t len = strlen((const char *)form), pos = 0, s1, e1, s2, e2;
 		if (!gz_text_next_token(form, len, &pos, &s1, &e1) ||
 		    !gz_text_next_token(form, len, &pos, &s2, &e2))

@@ -16,12 +16,13 @@
 
 static json_t *attrs_json(const struct gz_entry *e)
 {
-	return e->attrs ? json_loads(e->attrs, JSON_DECODE_ANY, NULL) : NULL;
+	return gz_entry_attrs(e) ? json_loads(gz_entry_attrs(e), JSON_DECODE_ANY, NULL) : NULL;
 }
 
 static json_t *entry_ref(const struct gz_entry *e)
 {
-	return json_pack("{s:s, s:s, s:s}", "id", e->id, "type", e->type, "name", e->name);
+	return json_pack("{s:s, s:s, s:s}", "id", gz_entry_id(e), "type", gz_entry_type(e), "name",
+			 gz_entry_name(e));
 }
 
 json_t *gz_json_spans(const struct gz_tagger *t, const char *text)
@@ -40,10 +41,10 @@ json_t *gz_json_spans(const struct gz_tagger *t, const char *text)
 		json_object_set_new(o, "end", json_integer((json_int_t)sp[i].end));
 		json_object_set_new(o, "text", json_stringn(text + sp[i].byte_start,
 							    sp[i].byte_end - sp[i].byte_start));
-		json_object_set_new(o, "type", json_string(e->type));
-		json_object_set_new(o, "id", json_string(e->id));
-		json_object_set_new(o, "name", json_string(e->name));
-		if (e->attrs)
+		json_object_set_new(o, "type", json_string(gz_entry_type(e)));
+		json_object_set_new(o, "id", json_string(gz_entry_id(e)));
+		json_object_set_new(o, "name", json_string(gz_entry_name(e)));
+		if (gz_entry_attrs(e))
 			json_object_set_new(o, "attrs", attrs_json(e));
 		if (sp[i].alternative_count) {
 			json_t *alts = json_array();
@@ -56,11 +57,11 @@ json_t *gz_json_spans(const struct gz_tagger *t, const char *text)
 		if (gz_tagger_explained(t)) {
 			json_t *why = json_pack("{s:s}", "rule", gz_why_name(sp[i].why));
 			if (sp[i].why == GZ_WHY_QUALIFIER)
-				json_object_set_new(why, "qualifier", json_string(sp[i].qualifier->id));
+				json_object_set_new(why, "qualifier", json_string(gz_entry_id(sp[i].qualifier)));
 			if (sp[i].why == GZ_WHY_SUPPORT) {
 				json_t *ids = json_array();
 				for (size_t k = 0; k < sp[i].support_count; k++)
-					json_array_append_new(ids, json_string(sp[i].support[k]->id));
+					json_array_append_new(ids, json_string(gz_entry_id(sp[i].support[k])));
 				json_object_set_new(why, "support", ids);
 			}
 			json_object_set_new(o, "why", why);
@@ -85,16 +86,19 @@ json_t *gz_json_tag_response(const struct gz_tagger *t, const char *text,
 
 json_t *gz_json_entry(const struct gz_entry *e)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "id", e->id, "name", e->name, "type", e->type);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "id", gz_entry_id(e), "name", gz_entry_name(e), "type",
+			      gz_entry_type(e));
 	if (!o)
 		return NULL;
 	json_t *aliases = json_array();
+	const struct gz_alias *al = gz_entry_aliases(e);
 	for (size_t i = 0; i < e->alias_count; i++) {
-		if (e->aliases[i].case_rule != e->name_case)
-			json_array_append_new(aliases, json_pack("{s:s, s:s}", "text", e->aliases[i].text,
-								 "case", gz_case_name(e->aliases[i].case_rule)));
+		if (al[i].case_rule != e->name_case)
+			json_array_append_new(aliases,
+					      json_pack("{s:s, s:s}", "text", gz_alias_text(&al[i]), "case",
+							gz_case_name(al[i].case_rule)));
 		else
-			json_array_append_new(aliases, json_string(e->aliases[i].text));
+			json_array_append_new(aliases, json_string(gz_alias_text(&al[i])));
 	}
 	json_object_set_new(o, "aliases", aliases);
 	json_object_set_new(o, "case", json_string(gz_case_name(e->name_case)));
@@ -107,17 +111,17 @@ json_t *gz_json_entry(const struct gz_entry *e)
 		json_object_set_new(o, "priority", json_integer((json_int_t)e->priority));
 	else
 		json_object_set_new(o, "priority", json_real(e->priority));
-	json_object_set_new(o, "attrs", e->attrs ? attrs_json(e) : json_object());
-	json_object_set_new(o, "file", json_string(e->file));
+	json_object_set_new(o, "attrs", gz_entry_attrs(e) ? attrs_json(e) : json_object());
+	json_object_set_new(o, "file", json_string(gz_entry_file(e)));
 	json_object_set_new(o, "line", json_integer(e->line));
 	return o;
 }
 
 static int lookup_hit(void *cls, const struct gz_lookup_hit *h)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", h->entry->id,
-			      "type", h->entry->type, "name", h->entry->name, "form", h->form,
-			      "case", gz_case_name(h->case_rule), "file", h->entry->file,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "id", gz_entry_id(h->entry),
+			      "type", gz_entry_type(h->entry), "name", gz_entry_name(h->entry), "form", h->form,
+			      "case", gz_case_name(h->case_rule), "file", gz_entry_file(h->entry),
 			      "line", h->line);
 	json_t *entry = o ? gz_json_entry(h->entry) : NULL;
 	if (!entry) {
@@ -188,14 +192,14 @@ static void write_why(struct gz_buf *b, const struct gz_span *sp)
 	gz_buf_append(b, "\"", 1);
 	if (sp->why == GZ_WHY_QUALIFIER) {
 		APPEND_LIT(b, ",\"qualifier\":");
-		append_str(b, sp->qualifier->id);
+		append_str(b, gz_entry_id(sp->qualifier));
 	}
 	if (sp->why == GZ_WHY_SUPPORT) {
 		APPEND_LIT(b, ",\"support\":[");
 		for (size_t k = 0; k < sp->support_count; k++) {
 			if (k)
 				gz_buf_append(b, ",", 1);
-			append_str(b, sp->support[k]->id);
+			append_str(b, gz_entry_id(sp->support[k]));
 		}
 		gz_buf_append(b, "]", 1);
 	}
@@ -217,14 +221,14 @@ static void write_span(struct gz_buf *b, const char *text, const struct gz_span 
 	APPEND_LIT(b, ",\"text\":");
 	gz_buf_append_json_string(b, text + sp->byte_start, sp->byte_end - sp->byte_start);
 	APPEND_LIT(b, ",\"type\":");
-	append_str(b, e->type);
+	append_str(b, gz_entry_type(e));
 	APPEND_LIT(b, ",\"id\":");
-	append_str(b, e->id);
+	append_str(b, gz_entry_id(e));
 	APPEND_LIT(b, ",\"name\":");
-	append_str(b, e->name);
-	if (e->attrs) {
+	append_str(b, gz_entry_name(e));
+	if (gz_entry_attrs(e)) {
 		APPEND_LIT(b, ",\"attrs\":");
-		append_cstr(b, e->attrs); /* stored as compact JSON already */
+		append_cstr(b, gz_entry_attrs(e)); /* stored as compact JSON already */
 	}
 	if (sp->alternative_count) {
 		APPEND_LIT(b, ",\"alternatives\":[");
@@ -234,11 +238,11 @@ static void write_span(struct gz_buf *b, const char *text, const struct gz_span 
 				APPEND_LIT(b, ",{\"id\":");
 			else
 				APPEND_LIT(b, "{\"id\":");
-			append_str(b, x->id);
+			append_str(b, gz_entry_id(x));
 			APPEND_LIT(b, ",\"type\":");
-			append_str(b, x->type);
+			append_str(b, gz_entry_type(x));
 			APPEND_LIT(b, ",\"name\":");
-			append_str(b, x->name);
+			append_str(b, gz_entry_name(x));
 			gz_buf_append(b, "}", 1);
 		}
 		gz_buf_append(b, "]", 1);

@@ -198,13 +198,13 @@ void gz_metrics_tagged(struct gz_metrics *m, const struct gz_tagger *t,
 		const struct gz_entry *e = sp[i].entry;
 		int ti = e->type_index;
 		if (ti < 0 || ti >= GZ_MAX_TYPES) {
-			add_type(b, e->type, 1);
+			add_type(b, gz_entry_type(e), 1);
 			continue;
 		}
 		for (; used <= ti; used++)
 			per_type[used] = 0;
 		if (!per_type[ti]++)
-			names[ti] = e->type;
+			names[ti] = gz_entry_type(e);
 	}
 	for (int ti = 0; ti < used; ti++)
 		if (per_type[ti])

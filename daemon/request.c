@@ -252,8 +252,8 @@ static int tag_html(struct gz_tagger *t, const struct gz_set *set, const char *p
 		for (size_t k = 0; !r && k < n; k++)
 			marks[k] = (struct gz_html_mark){ out->spans[k].byte_start,
 							  out->spans[k].byte_end,
-							  out->spans[k].entry->type,
-							  out->spans[k].entry->id };
+							  gz_entry_type(out->spans[k].entry),
+							  gz_entry_id(out->spans[k].entry) };
 		if (!r)
 			r = gz_html_annotate(page, len, &x, marks, n, &out->html, err);
 	}

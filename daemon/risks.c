@@ -34,12 +34,12 @@ static const char *form_of(const struct gz_entry *e, const struct gz_name *nm, i
 	if (nm->form == 0) {
 		*line = e->name_line;
 		*column = e->name_column;
-		return e->name;
+		return gz_entry_name(e);
 	}
-	const struct gz_alias *a = &e->aliases[nm->form - 1];
+	const struct gz_alias *a = &gz_entry_aliases(e)[nm->form - 1];
 	*line = a->line;
 	*column = a->column;
-	return a->text;
+	return gz_alias_text(a);
 }
 
 static void report_common(const struct gz_set *set, struct gz_diag *diag, size_t max,
@@ -62,11 +62,11 @@ static void report_common(const struct gz_set *set, struct gz_diag *diag, size_t
 						      language_name(gz_words_lang(k)));
 		int line, column;
 		const char *form = form_of(e, nm, &line, &column);
-		gz_diag_add(diag, e->file, line, column,
+		gz_diag_add(diag, gz_entry_file(e), line, column,
 			    "warning: '%.60s' (entry '%.60s') is a common %s word and matches in "
 			    "any case; guard it with case: proper or sensitive, evidence: required, "
 			    "or common_words: skip in its file",
-			    form, e->id, langs);
+			    form, gz_entry_id(e), langs);
 	}
 }
 
@@ -84,7 +84,7 @@ static void report_shared(const struct gz_set *set, struct gz_diag *diag, size_t
 		size_t k = 1;
 		for (; k < np && !other; k++) {
 			const struct gz_entry *e = gz_set_entry(set, names[p[k]].entry);
-			if (e->file != first->file)
+			if (gz_entry_file(e) != gz_entry_file(first))
 				other = e;
 		}
 		if (!other || (*count)++ >= max)
@@ -92,10 +92,10 @@ static void report_shared(const struct gz_set *set, struct gz_diag *diag, size_t
 		int line, column, oline, ocolumn;
 		const char *form = form_of(first, &names[p[0]], &line, &column);
 		form_of(other, &names[p[k - 1]], &oline, &ocolumn);
-		gz_diag_add(diag, first->file, line, column,
+		gz_diag_add(diag, gz_entry_file(first), line, column,
 			    "note: '%.60s' (entry '%.60s') is also a name of '%.60s' (%s:%d:%d); "
 			    "%zu names share it, chosen by context and priority",
-			    form, first->id, other->id, other->file, oline, ocolumn, np);
+			    form, gz_entry_id(first), gz_entry_id(other), gz_entry_file(other), oline, ocolumn, np);
 	}
 }
 

@@ -432,7 +432,7 @@ static void link_id_regions(struct gz_set *s)
 	if (!s->region_count)
 		return;
 	for (size_t e = 0; e < s->entry_count; e++)
-		s->entries[e].id_region = *region_slot(s, s->entries[e].id);
+		s->entries[e].id_region = *region_slot(s, gz_entry_id(&s->entries[e]));
 }
 
 /* The id index of gz_set_find: open addressing, at most half full. */
@@ -446,7 +446,7 @@ static int index_ids(struct gz_set *s)
 		return GZ_ENOMEM;
 	s->id_mask = cap - 1;
 	for (size_t e = 0; e < s->entry_count; e++) {
-		const char *id = s->entries[e].id;
+		const char *id = gz_entry_id(&s->entries[e]);
 		size_t j = gz_hash_bytes(id, strlen(id)) & s->id_mask;
 		while (s->id_slots[j])
 			j = (j + 1) & s->id_mask;
@@ -570,7 +570,7 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *tex
 		nm->flags |= GZ_NAME_EVIDENCE;
 	if (en->common_words_skip)
 		nm->flags |= GZ_NAME_SKIP;
-	if (c->n == 1 && !strcmp(en->type, "person"))
+	if (c->n == 1 && !strcmp(gz_entry_type(en), "person"))
 		nm->flags |= GZ_NAME_SURNAME;
 	/* kept for every one-token name: the tagger reads it for GZ_NAME_SKIP
 	 * names, --check warns of the others (risks.c) */
@@ -644,11 +644,11 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 		}
 		size_t before = s->name_count;
 		for (size_t f = 0; f < nforms && !r; f++) {
-			const char *text = f ? en->aliases[f - 1].text : en->name;
-			int cs = f ? en->aliases[f - 1].case_rule : en->name_case;
+			const char *text = gz_entry_form(en, f);
+			int cs = f ? gz_entry_aliases(en)[f - 1].case_rule : en->name_case;
 			r = add_name(s, e, (uint32_t)f, text, cs, c, keys, key_cs, &nkeys);
 			if (r == GZ_EINVAL) {
-				gz_diag_add(diag, en->file, en->line, en->column,
+				gz_diag_add(diag, gz_entry_file(en), en->line, en->column,
 					    "name '%.60s' is too long (at most 256 tokens, 1 KB)", text);
 				(*problems)++;
 				r = 0;
@@ -659,7 +659,7 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 		free(keys);
 		free(key_cs);
 		for (size_t f = 0; f < s->file_count; f++)
-			if (s->files[f].path == en->file)
+			if (s->files[f].path == gz_entry_file(en))
 				s->files[f].names += s->name_count - before;
 	}
 	free(c);
@@ -865,11 +865,11 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 				goto done;
 			}
 			int oom = 0;
-			e->id = arena_strdup(s, re->id, &oom);
-			e->name = arena_strdup(s, re->name, &oom);
+			gz_rel_set(&e->id_rel, arena_strdup(s, re->id, &oom));
+			gz_rel_set(&e->name_rel, arena_strdup(s, re->name, &oom));
 			e->type_index = ti;
 			e->priority = re->priority;
-			e->attrs = arena_strdup(s, re->attrs, &oom);
+			gz_rel_set(&e->attrs_rel, arena_strdup(s, re->attrs, &oom));
 			if (oom) {
 				r = GZ_ENOMEM;
 				goto done;
@@ -886,16 +886,16 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			}
 			e->country = (uint32_t)country;
 			e->admin1 = (uint32_t)admin1;
-			e->file = fi->path;
+			gz_rel_set(&e->file_rel, fi->path);
 			e->line = re->line;
 			e->column = re->column;
 			e->id_line = re->id_line;
 			e->id_column = re->id_column;
 			e->order = (uint32_t)s->entry_count;
-			e->aliases = &s->aliases[na];
-			e->alias_count = re->alias_count;
+			gz_rel_set(&e->aliases_rel, &s->aliases[na]);
+			e->alias_count = (uint32_t)re->alias_count;
 			for (size_t a = 0; a < re->alias_count; a++) {
-				s->aliases[na].text = arena_strdup(s, re->aliases[a].text, &oom);
+				gz_rel_set(&s->aliases[na].text_rel, arena_strdup(s, re->aliases[a].text, &oom));
 				if (oom) {
 					r = GZ_ENOMEM;
 					goto done;
@@ -913,7 +913,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		s->gazetteers[gi] = NULL;
 	}
 	for (size_t i = 0; i < s->entry_count; i++)
-		s->entries[i].type = s->types[s->entries[i].type_index];
+		gz_rel_set(&s->entries[i].type_rel, s->types[s->entries[i].type_index]);
 
 	if ((r = index_ids(s)))
 		goto done;
@@ -1029,7 +1029,7 @@ const struct gz_entry *gz_set_find(const struct gz_set *s, const char *id)
 	size_t j = gz_hash_bytes(id, strlen(id)) & s->id_mask;
 	for (; s->id_slots[j]; j = (j + 1) & s->id_mask) {
 		const struct gz_entry *e = &s->entries[s->id_slots[j] - 1];
-		if (strcmp(e->id, id) == 0)
+		if (strcmp(gz_entry_id(e), id) == 0)
 			return e;
 	}
 	return NULL;
@@ -1058,9 +1058,8 @@ int gz_set_lookup(const struct gz_set *s, const char *text,
 			    (c->trail_len && memcmp(s->pool + nm->trail, c->trail, c->trail_len) != 0))
 				continue;
 			const struct gz_entry *e = &s->entries[nm->entry];
-			struct gz_lookup_hit h = { e, nm->form ? e->aliases[nm->form - 1].text : e->name,
-						   nm->case_rule,
-						   nm->form ? e->aliases[nm->form - 1].line : e->name_line };
+			struct gz_lookup_hit h = { e, gz_entry_form(e, nm->form), nm->case_rule,
+						   nm->form ? gz_entry_aliases(e)[nm->form - 1].line : e->name_line };
 			r = fn(cls, &h);
 			hits++;
 		}

@@ -18,34 +18,85 @@
 
 struct gz_set;
 
+/* An entry's strings are held as self-relative offsets (the distance in
+ * bytes from the field to the string, 0 for none) instead of pointers, so
+ * that entries mean the same wherever they lie: in the arrays a YAML load
+ * builds, or in a snapshot file mapped at any address (snapshot.h).  Read
+ * them through the accessors below.  An entry or alias is never copied by
+ * value: its offsets hold only where it stands. */
+typedef int64_t gz_rel;
+
+static inline const void *gz_rel_get(const gz_rel *field)
+{
+	return *field ? (const void *)((uintptr_t)field + (uintptr_t)*field) : NULL;
+}
+
+static inline void gz_rel_set(gz_rel *field, const void *p)
+{
+	*field = p ? (gz_rel)((uintptr_t)p - (uintptr_t)field) : 0;
+}
+
 struct gz_alias {
-	const char *text;     /* as written in the file */
-	int case_rule;        /* enum gz_case: the rule in force for this form */
-	int line, column;     /* where it is written */
+	gz_rel text_rel;          /* as written in the file */
+	int32_t case_rule;    /* enum gz_case: the rule in force for this form */
+	int32_t line, column; /* where it is written */
+	int32_t pad;
 };
 
 struct gz_entry {
-	const char *id;
-	const char *name;          /* canonical name */
-	const char *type;          /* entity type (shared string) */
-	int type_index;            /* index into the set's types */
+	gz_rel id_rel;
+	gz_rel name_rel;               /* canonical name */
+	gz_rel type_rel;               /* entity type (shared string) */
+	gz_rel attrs_rel;              /* the attrs object as compact JSON text, or none */
+	gz_rel aliases_rel;            /* every surface form but the name (struct gz_alias[]) */
+	gz_rel file_rel;               /* the file it came from */
 	double priority;
-	const char *attrs;         /* the attrs object as compact JSON text, or NULL */
-	const struct gz_alias *aliases; /* every surface form but the name; */
-	size_t alias_count;
-	int name_case;             /* enum gz_case */
-	int name_line, name_column; /* where the name is written */
+	uint32_t alias_count;
+	int32_t type_index;        /* index into the set's types */
+	int32_t name_case;         /* enum gz_case */
+	int32_t name_line, name_column; /* where the name is written */
 	/* Context (SPEC §8): region ids (gz_set_region) of attrs.country and
 	 * attrs.admin1, and of the entry's own id when some entry's country or
 	 * admin1 names it; 0 for none. */
 	uint32_t country, admin1, id_region;
+	int32_t line, column;      /* where its mapping starts */
+	int32_t id_line, id_column; /* where its id is */
+	uint32_t order;            /* load order, 0-based */
 	uint8_t evidence_required; /* `evidence: required` */
 	uint8_t common_words_skip; /* its file says `common_words: skip` */
-	const char *file;          /* the file it came from */
-	int line, column;          /* where its mapping starts */
-	int id_line, id_column;    /* where its id is */
-	uint32_t order;            /* load order, 0-based */
+	uint8_t pad[2];
 };
+
+static inline const char *gz_entry_id(const struct gz_entry *e) { return gz_rel_get(&e->id_rel); }
+static inline const char *gz_entry_name(const struct gz_entry *e)
+{
+	return gz_rel_get(&e->name_rel);
+}
+static inline const char *gz_entry_type(const struct gz_entry *e)
+{
+	return gz_rel_get(&e->type_rel);
+}
+static inline const char *gz_entry_attrs(const struct gz_entry *e)
+{
+	return gz_rel_get(&e->attrs_rel);
+}
+static inline const char *gz_entry_file(const struct gz_entry *e)
+{
+	return gz_rel_get(&e->file_rel);
+}
+static inline const struct gz_alias *gz_entry_aliases(const struct gz_entry *e)
+{
+	return gz_rel_get(&e->aliases_rel);
+}
+static inline const char *gz_alias_text(const struct gz_alias *a)
+{
+	return gz_rel_get(&a->text_rel);
+}
+/* Surface form k of an entry: 0 its name, k its alias k - 1. */
+static inline const char *gz_entry_form(const struct gz_entry *e, size_t k)
+{
+	return k ? gz_alias_text(&gz_entry_aliases(e)[k - 1]) : gz_entry_name(e);
+}
 
 struct gz_file_info {
 	const char *path;

@@ -107,7 +107,7 @@ static void check_self_match(const struct gz_set *set, const struct gz_entry *e,
 	gz_tag_options_init(&o);
 	o.overlaps = GZ_OVERLAPS_ALL;
 	int r = gz_tagger_run(tagger, set, form, strlen(form), &o, &err);
-	check(r == 0, "tagging the form '%s' of %s: %s", form, e->id, err.message);
+	check(r == 0, "tagging the form '%s' of %s: %s", form, gz_entry_id(e), err.message);
 	size_t n = gz_tagger_span_count(tagger);
 	const struct gz_span *sp = gz_tagger_spans(tagger);
 	for (size_t i = 0; i < n; i++) {
@@ -117,7 +117,7 @@ static void check_self_match(const struct gz_set *set, const struct gz_entry *e,
 			if (sp[i].alternatives[a] == e)
 				return;
 	}
-	check(0, "the form '%s' of entry '%s' does not match itself (%zu spans)", form, e->id, n);
+	check(0, "the form '%s' of entry '%s' does not match itself (%zu spans)", form, gz_entry_id(e), n);
 }
 
 static void check_diag(const struct gz_diag *d, const char *path)
@@ -173,16 +173,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(diag.count == 0, "load succeeded with diagnostics: '%s'", diag.lines[0]);
 		for (size_t i = 0; i < gz_set_entry_count(set); i++) {
 			const struct gz_entry *e = gz_set_entry(set, i);
-			check(gz_set_find(set, e->id) == e, "gz_set_find('%s') misses it", e->id);
+			check(gz_set_find(set, gz_entry_id(e)) == e, "gz_set_find('%s') misses it", gz_entry_id(e));
 			json_t *j = gz_json_entry(e);
-			check(j != NULL, "gz_json_entry('%s') failed", e->id);
+			check(j != NULL, "gz_json_entry('%s') failed", gz_entry_id(e));
 			char *s = json_dumps(j, GZ_JSON_DUMP_FLAGS);
-			check(s != NULL, "entry '%s' does not dump", e->id);
+			check(s != NULL, "entry '%s' does not dump", gz_entry_id(e));
 			free(s);
 			json_decref(j);
-			check_self_match(set, e, e->name);
+			check_self_match(set, e, gz_entry_name(e));
 			for (size_t a = 0; a < e->alias_count; a++)
-				check_self_match(set, e, e->aliases[a].text);
+				check_self_match(set, e, gz_alias_text(&gz_entry_aliases(e)[a]));
 		}
 		gz_set_unref(set);
 	}

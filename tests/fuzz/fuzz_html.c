@@ -187,7 +187,7 @@ static void check_annotate(const char *html, size_t len, const struct gz_html_te
 	size_t n = 0;
 	for (size_t k = 0; k < nspans && n < MAX_MARKS; k++)
 		marks[n++] = (struct gz_html_mark){ spans[k].byte_start, spans[k].byte_end,
-						    spans[k].entry->type, spans[k].entry->id };
+						    gz_entry_type(spans[k].entry), gz_entry_id(spans[k].entry) };
 	for (size_t b = 0; b < x->len && n < MAX_MARKS;) {
 		while (b < x->len && (x->text[b] == ' ' || x->text[b] == '\n' || x->text[b] == '\t'))
 			b++;

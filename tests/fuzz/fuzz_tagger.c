@@ -275,7 +275,7 @@ static int matches_a_form(const struct gz_entry *e, const char *s, size_t n)
 	if (la > sizeof a)
 		return 1; /* too long to compare here; not a name */
 	for (size_t f = 0; f <= e->alias_count; f++) {
-		const char *form = f ? e->aliases[f - 1].text : e->name;
+		const char *form = gz_entry_form(e, f);
 		size_t lb = gz_fold_string(form, strlen(form), 1, b, sizeof b);
 		if (la == lb && memcmp(a, b, la) == 0)
 			return 1;
@@ -289,7 +289,7 @@ static int is_last_word_of_a_form(const struct gz_entry *e, const char *s, size_
 	static char a[8192], b[8192];
 	size_t la = gz_fold_string(s, n, 1, a, sizeof a);
 	for (size_t f = 0; f <= e->alias_count && la <= sizeof a; f++) {
-		const unsigned char *form = (const unsigned char *)(f ? e->aliases[f - 1].text : e->name);
+		const unsigned char *form = (const unsigned char *)(gz_entry_form(e, f));
 		size_t end = strlen((const char *)form), start, k;
 		while (end > 0 && gz_fold_class(cp_before(form, end, &k)) != GZ_C_WORD)
 			end = k;
@@ -340,8 +340,8 @@ static void check_same(const struct run *x, const struct run *y, const char *wha
 	check(x->n == y->n, "%s: %zu spans against %zu", what, x->n, y->n);
 	for (size_t i = 0; i < x->n; i++)
 		check(rec_equal(&x->r[i], &y->r[i]), "%s: span %zu differs (%zu-%zu %s against %zu-%zu %s)",
-		      what, i, x->r[i].bs, x->r[i].be, x->r[i].e->id, y->r[i].bs, y->r[i].be,
-		      y->r[i].e->id);
+		      what, i, x->r[i].bs, x->r[i].be, gz_entry_id(x->r[i].e), y->r[i].bs, y->r[i].be,
+		      gz_entry_id(y->r[i].e));
 }
 
 static int has_candidate(const struct rec *r, const struct gz_entry *e)
@@ -369,11 +369,12 @@ static void check_same_candidates(const struct run *x, const struct run *y, cons
 			break;
 		const struct rec *a = &x->r[i], *b = &y->r[j];
 		check(a->bs == b->bs && a->be == b->be && a->nalts == b->nalts && has_candidate(b, a->e),
-		      "%s: span %zu-%zu %s against %zu-%zu %s", what, a->bs, a->be, a->e->id, b->bs, b->be,
-		      b->e->id);
+		      "%s: span %zu-%zu %s against %zu-%zu %s", what, a->bs, a->be, gz_entry_id(a->e),
+		      b->bs, b->be,
+		      gz_entry_id(b->e));
 		for (size_t k = 0; k < a->nalts; k++)
 			check(has_candidate(b, a->alts[k]), "%s: span %zu-%zu: %s only in one", what, a->bs,
-			      a->be, a->alts[k]->id);
+			      a->be, gz_entry_id(a->alts[k]));
 		i++;
 		j++;
 	}
@@ -405,35 +406,35 @@ static void check_run(const unsigned char *s, size_t len, enum gz_overlaps ov,
 
 		/* the candidates */
 		check(x->entry != NULL, "span %zu has no entry", i);
-		check(type_allowed(filter, x->entry->type), "span %zu: type %s passed filter '%s'", i,
-		      x->entry->type, filter);
+		check(type_allowed(filter, gz_entry_type(x->entry)), "span %zu: type %s passed filter '%s'", i,
+		      gz_entry_type(x->entry), filter);
 		int part = x->why == GZ_WHY_NAME_PART, by_rank = x->why == GZ_WHY_PRIORITY ||
 								 x->why == GZ_WHY_ONLY;
 		if (part)
-			check(!strcmp(x->entry->type, "person") &&
+			check(!strcmp(gz_entry_type(x->entry), "person") &&
 			      is_last_word_of_a_form(x->entry, (const char *)s + x->byte_start,
 						     x->byte_end - x->byte_start),
 			      "span %zu '%.*s' is no last word of %s", i, (int)(x->byte_end - x->byte_start),
-			      s + x->byte_start, x->entry->id);
+			      s + x->byte_start, gz_entry_id(x->entry));
 		else
 			check(matches_a_form(x->entry, (const char *)s + x->byte_start,
 					     x->byte_end - x->byte_start),
 			      "span %zu '%.*s' matches no form of %s", i, (int)(x->byte_end - x->byte_start),
-			      s + x->byte_start, x->entry->id);
+			      s + x->byte_start, gz_entry_id(x->entry));
 		for (size_t a = 0; a < x->alternative_count; a++) {
 			const struct gz_entry *e = x->alternatives[a];
-			check(e != x->entry, "span %zu: alternative %zu is the chosen entry %s", i, a, e->id);
+			check(e != x->entry, "span %zu: alternative %zu is the chosen entry %s", i, a, gz_entry_id(e));
 			check(!by_rank || better(x->entry, e), "span %zu: alternative %s beats chosen %s", i,
-			      e->id, x->entry->id);
+			      gz_entry_id(e), gz_entry_id(x->entry));
 			check(a == 0 || better(x->alternatives[a - 1], e) || !by_rank,
-			      "span %zu: alternatives out of order or repeated at %zu (%s)", i, a, e->id);
+			      "span %zu: alternatives out of order or repeated at %zu (%s)", i, a, gz_entry_id(e));
 			for (size_t b = 0; b < a; b++)
-				check(x->alternatives[b] != e, "span %zu: alternative %s repeated", i, e->id);
-			check(type_allowed(filter, e->type), "span %zu: alternative type %s passed filter '%s'",
-			      i, e->type, filter);
+				check(x->alternatives[b] != e, "span %zu: alternative %s repeated", i, gz_entry_id(e));
+			check(type_allowed(filter, gz_entry_type(e)), "span %zu: alternative type %s passed filter '%s'",
+			      i, gz_entry_type(e), filter);
 			check(part || matches_a_form(e, (const char *)s + x->byte_start,
 						     x->byte_end - x->byte_start),
-			      "span %zu: alternative %s has no such form", i, e->id);
+			      "span %zu: alternative %s has no such form", i, gz_entry_id(e));
 		}
 
 		/* the order */
@@ -476,7 +477,7 @@ static void check_json(const unsigned char *s, enum gz_offsets off)
 		check(json_integer_value(json_object_get(o, "start")) == (json_int_t)sp[i].start &&
 		      json_integer_value(json_object_get(o, "end")) == (json_int_t)sp[i].end,
 		      "span %zu: JSON offsets differ", i);
-		check(strcmp(json_string_value(json_object_get(o, "id")), sp[i].entry->id) == 0,
+		check(strcmp(json_string_value(json_object_get(o, "id")), gz_entry_id(sp[i].entry)) == 0,
 		      "span %zu: JSON id differs", i);
 		json_t *alts = json_object_get(o, "alternatives");
 		check(json_array_size(alts) == sp[i].alternative_count,
@@ -551,10 +552,10 @@ static void check_filtered(const struct run *all, const struct run *filtered, co
 		size_t nc = 0;
 		if (all->r[i].part)
 			continue;
-		if (type_allowed(filter, all->r[i].e->type))
+		if (type_allowed(filter, gz_entry_type(all->r[i].e)))
 			c[nc++] = all->r[i].e;
 		for (size_t a = 0; a < all->r[i].nalts; a++)
-			if (type_allowed(filter, all->r[i].alts[a]->type))
+			if (type_allowed(filter, gz_entry_type(all->r[i].alts[a])))
 				c[nc++] = all->r[i].alts[a];
 		if (!nc)
 			continue;

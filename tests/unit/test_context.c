@@ -34,15 +34,15 @@ static const char *explain(const struct gz_set *set, const char *text)
 	for (size_t i = 0; i < gz_tagger_span_count(t) && k < sizeof out; i++) {
 		k += (size_t)snprintf(out + k, sizeof out - k, "%s%zu-%zu [%.*s] %s why=%s", i ? "; " : "",
 				      sp[i].start, sp[i].end, (int)(sp[i].byte_end - sp[i].byte_start),
-				      text + sp[i].byte_start, sp[i].entry->id, gz_why_name(sp[i].why));
+				      text + sp[i].byte_start, gz_entry_id(sp[i].entry), gz_why_name(sp[i].why));
 		if (sp[i].qualifier)
-			k += (size_t)snprintf(out + k, sizeof out - k, "(%s)", sp[i].qualifier->id);
+			k += (size_t)snprintf(out + k, sizeof out - k, "(%s)", gz_entry_id(sp[i].qualifier));
 		for (size_t s = 0; s < sp[i].support_count && k < sizeof out; s++)
 			k += (size_t)snprintf(out + k, sizeof out - k, "%s%s%s", s ? "," : "(",
-					      sp[i].support[s]->id, s + 1 == sp[i].support_count ? ")" : "");
+					      gz_entry_id(sp[i].support[s]), s + 1 == sp[i].support_count ? ")" : "");
 		for (size_t a = 0; a < sp[i].alternative_count && k < sizeof out; a++)
 			k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", a ? "," : " alt=",
-					      sp[i].alternatives[a]->id);
+					      gz_entry_id(sp[i].alternatives[a]));
 	}
 	gz_tagger_free(t);
 	return out;
@@ -386,7 +386,7 @@ static int collect(void *cls, const struct gz_lookup_hit *h)
 {
 	char *out = cls;
 	size_t k = strlen(out);
-	snprintf(out + k, 512 - k, "%s%s:%s:%d", k ? "; " : "", h->entry->id, h->form, h->line);
+	snprintf(out + k, 512 - k, "%s%s:%s:%d", k ? "; " : "", gz_entry_id(h->entry), h->form, h->line);
 	return 0;
 }
 

@@ -775,11 +775,11 @@ static void test_directory_loads_yaml_files_sorted_by_name(void **state)
 	assert_int_equal(gz_set_file(set, 0)->names, 2);
 	assert_string_equal(gz_set_file(set, 1)->path, paths[0]);
 	assert_int_equal(gz_set_entry_count(set), 3);
-	assert_string_equal(gz_set_entry(set, 0)->id, "azov");
+	assert_string_equal(gz_entry_id(gz_set_entry(set, 0)), "azov");
 	assert_int_equal(gz_set_entry(set, 0)->order, 0);
-	assert_string_equal(gz_set_entry(set, 2)->id, "azov-regiment");
+	assert_string_equal(gz_entry_id(gz_set_entry(set, 2)), "azov-regiment");
 	assert_int_equal(gz_set_entry(set, 2)->order, 2);
-	assert_string_equal(gz_set_find(set, "kyiv")->name, "Kyiv");
+	assert_string_equal(gz_entry_name(gz_set_find(set, "kyiv")), "Kyiv");
 	assert_null(gz_set_find(set, "lviv"));
 	assert_int_equal(gz_set_type_count(set), 2);
 	assert_int_equal(gz_set_type_index(set, "unit"), 1);

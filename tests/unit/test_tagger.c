@@ -978,7 +978,7 @@ static void test_long_text_many_spans(void **state)
 	const struct gz_span *sp = gz_tagger_spans(t);
 	assert_int_equal(sp[2 * reps - 1].start, (reps - 1) * unit + 13);
 	assert_int_equal(sp[2 * reps - 1].end, (reps - 1) * unit + 24);
-	assert_string_equal(sp[2 * reps - 1].entry->id, "sea-of-azov");
+	assert_string_equal(gz_entry_id(sp[2 * reps - 1].entry), "sea-of-azov");
 	gz_tagger_free(t);
 	free(text);
 	gz_set_unref(set);
@@ -1032,7 +1032,7 @@ static size_t byte_spans(const struct gz_set *set, const char *text, size_t len,
 	assert_true(n <= cap);
 	for (size_t k = 0; k < n; k++)
 		out[k] = (struct bspan){ gz_tagger_spans(t)[k].start, gz_tagger_spans(t)[k].end,
-					 gz_tagger_spans(t)[k].entry->id };
+					 gz_entry_id(gz_tagger_spans(t)[k].entry) };
 	gz_tagger_free(t);
 	return n;
 }

@@ -108,10 +108,10 @@ static inline void render_spans(const struct gz_tagger *t, const char *text, cha
 	for (size_t i = 0; i < n && k < size; i++) {
 		k += (size_t)snprintf(out + k, size - k, "%s%zu-%zu [%.*s] %s", i ? "; " : "",
 				      sp[i].start, sp[i].end, (int)(sp[i].byte_end - sp[i].byte_start),
-				      text + sp[i].byte_start, sp[i].entry->id);
+				      text + sp[i].byte_start, gz_entry_id(sp[i].entry));
 		for (size_t a = 0; a < sp[i].alternative_count && k < size; a++)
 			k += (size_t)snprintf(out + k, size - k, "%s%s", a ? "," : " alt=",
-					      sp[i].alternatives[a]->id);
+					      gz_entry_id(sp[i].alternatives[a]));
 	}
 }
 
