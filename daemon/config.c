@@ -110,6 +110,7 @@ void gz_config_free(struct gz_config *c)
 	free_list(c->gazetteers, c->gazetteer_count);
 	free(c->reload_token);
 	free(c->user);
+	free(c->cache);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -424,6 +425,15 @@ static int set_key(struct loader *l, struct gz_config *c, const char *key,
 		return string_value(l, key, v, &c->user);
 	if (!strcmp(key, "watch"))
 		return bool_value(l, key, v, &c->watch);
+	if (!strcmp(key, "cache")) {
+		if ((rc = string_value(l, key, v, &c->cache)) || !c->cache)
+			return rc;
+		char *dir = resolve(l->path, c->cache);
+		free(c->cache);
+		if (!(c->cache = dir))
+			return gz_error_set(l->err, GZ_ENOMEM, "out of memory");
+		return 0;
+	}
 	return -1;
 }
 
@@ -448,7 +458,8 @@ static int load_document(struct loader *l, struct gz_config *c)
 		if (rc == -1)
 			return node_error(l, k, "unknown key '%s' (expected listen, gazetteers, "
 					  "threads, max_body_bytes, max_connections, "
-					  "connection_timeout, log_level, reload_token, watch, user)",
+					  "connection_timeout, log_level, reload_token, watch, user, "
+					  "cache)",
 					  key);
 		if (rc)
 			return rc;

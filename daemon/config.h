@@ -33,6 +33,8 @@ struct gz_config {
 	char *reload_token;        /* NULL: POST /reload needs no token */
 	int watch;                 /* reload when a gazetteer file changes (issue 5) */
 	char *user;                /* started as root: run as this user after binding */
+	char *cache;               /* snapshot cache directory (issue 15), resolved
+				    * like the gazetteers; NULL: no cache */
 	char *path;                /* the config file read, or NULL */
 };
 

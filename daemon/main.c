@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "config.h"
 #include "error.h"
 #include "fold.h"
@@ -28,6 +29,7 @@
 #include "reload.h"
 #include "request.h"
 #include "set.h"
+#include "snapshot.h"
 #include "tagger.h"
 #include "watch.h"
 
@@ -45,6 +47,8 @@ struct args {
 	const char *tag;
 	int ndjson;
 	const char *lookup;
+	const char *compile;
+	const char *cache;
 	struct gz_request_options opts;
 };
 
@@ -55,8 +59,9 @@ struct args {
 static void usage(FILE *f)
 {
 	fputs("usage: gaztagd [--config FILE] [--listen HOST:PORT] [--gazetteers PATH]... [--threads N]\n"
-	      "               [--log-level error|warn|info|debug] [--user NAME]\n"
+	      "               [--log-level error|warn|info|debug] [--user NAME] [--cache DIR]\n"
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
+	      "       gaztagd --compile OUT.gzs [--config FILE | --gazetteers PATH...]\n"
 	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--ndjson]\n"
 	      "              ", f);
 	int col = 14;
@@ -88,7 +93,7 @@ static int run_check(const char *const *paths, size_t n)
 	struct gz_set *set = NULL;
 	struct gz_error err = { 0 };
 	gz_diag_init(&diag);
-	int r = gz_set_load(paths, n, &diag, &set, &err);
+	int r = gz_set_open(paths, n, NULL, &diag, &set, NULL, &err);
 	for (size_t i = 0; i < diag.count; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
 	if (r == 0) {
@@ -207,6 +212,43 @@ static int flush_out(struct gz_buf *b)
 	return 0;
 }
 
+/* --compile OUT: build the gazetteers and write their snapshot. */
+static int run_compile(const struct args *a)
+{
+	struct gz_diag diag;
+	struct gz_set *set = NULL;
+	struct gz_error err = { 0 };
+	char buf[1200];
+	struct timespec t0, t1, t2;
+	gz_diag_init(&diag);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r = gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, &err);
+	for (size_t i = 0; i < diag.count; i++)
+		fprintf(stderr, "%s\n", diag.lines[i]);
+	gz_diag_clear(&diag);
+	if (r) {
+		fprintf(stderr, "gaztagd: %s\n", gz_error_format(&err, buf, sizeof buf));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r = gz_snapshot_write(set, a->compile, NULL, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	if (r) {
+		fprintf(stderr, "gaztagd: %s\n", err.message);
+	} else {
+		struct stat st;
+		double mb = stat(a->compile, &st) ? 0 : (double)st.st_size / 1048576.0;
+		fprintf(stderr, "gaztagd: compiled %zu entries, %zu names from %zu file%s into %s "
+			"(%.1f MB, gazetteers %s) in %.2f s + %.2f s to write\n",
+			gz_set_entry_count(set), gz_set_name_count(set), gz_set_file_count(set),
+			gz_set_file_count(set) == 1 ? "" : "s", a->compile, mb, gz_set_hash(set),
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+			(double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	}
+	gz_set_unref(set);
+	return r ? 1 : 0;
+}
+
 /* The gazetteers of --tag and --lookup; NULL (reported) when they fail. */
 static struct gz_set *load_quietly(const struct args *a)
 {
@@ -215,7 +257,7 @@ static struct gz_set *load_quietly(const struct args *a)
 	struct gz_error err = { 0 };
 	char buf[1200];
 	gz_diag_init(&diag);
-	if (gz_set_load(a->gazetteers, a->ngazetteers, &diag, &set, &err) != 0) {
+	if (gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, &err) != 0) {
 		for (size_t i = 0; i < diag.count; i++)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		if (!diag.count)
@@ -468,7 +510,7 @@ static void test_load_delay(void)
  * and sigwait here is the only place they are handled. */
 static int serve(const char *config, const char *listen, const char *const *gazetteers,
 		 size_t ngazetteers, const char *threads, const char *log_level,
-		 const char *user)
+		 const char *user, const char *cache)
 {
 	struct gz_config cfg;
 	struct gz_error err = { 0 };
@@ -499,6 +541,10 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 
 	struct gz_reloader *r = gz_reloader_new((const char *const *)cfg.gazetteers,
 						cfg.gazetteer_count);
+	if (r && gz_reloader_set_cache(r, cache && *cache ? cache : cache ? NULL : cfg.cache)) {
+		gz_reloader_free(r);
+		r = NULL;
+	}
 	if (!r) {
 		gz_config_free(&cfg);
 		return 1;
@@ -565,6 +611,8 @@ int main(int argc, char **argv)
 		{ "tag", required_argument, NULL, 'T' },
 		{ "ndjson", no_argument, NULL, 'N' },
 		{ "lookup", required_argument, NULL, 'K' },
+		{ "compile", required_argument, NULL, 'O' },
+		{ "cache", required_argument, NULL, 'H' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 	};
@@ -603,6 +651,8 @@ int main(int argc, char **argv)
 		case 'T': a.tag = optarg; break;
 		case 'N': a.ndjson = 1; break;
 		case 'K': a.lookup = optarg; break;
+		case 'O': a.compile = optarg; break;
+		case 'H': a.cache = optarg; break;
 		/* gazetteer_flags freed on every way out: LeakSanitizer builds
 		 * run --version and bad usage too. */
 		case 'V':
@@ -644,7 +694,7 @@ int main(int argc, char **argv)
 	}
 	gz_fold_init();
 	int r;
-	if (a.check || a.tag || a.lookup) {
+	if (a.check || a.tag || a.lookup || a.compile) {
 		/* --config names the gazetteers (and is itself checked) unless
 		 * --gazetteers does. */
 		struct gz_config cfg;
@@ -653,12 +703,13 @@ int main(int argc, char **argv)
 			a.gazetteers = (const char **)cfg.gazetteers;
 			a.ngazetteers = cfg.gazetteer_count;
 			r = a.check ? run_check(a.gazetteers, a.ngazetteers)
+			    : a.compile ? run_compile(&a)
 			    : a.lookup ? run_lookup(&a) : run_tag(&a);
 		}
 		gz_config_free(&cfg);
 	} else {
 		r = serve(a.config, a.listen, a.gazetteers, a.ngazetteers, a.threads,
-			  a.log_level, a.user);
+			  a.log_level, a.user, a.cache);
 	}
 	free(gazetteer_flags);
 	return r;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "config.h" /* gz_uint_parse */
 #include "log.h"
 
@@ -45,6 +46,7 @@ struct gz_reloader {
 	struct timespec test_build_delay; /* GAZTAGD_TEST_BUILD_DELAY_MS */
 	char **paths;
 	size_t npaths;
+	char *cache;            /* the snapshot cache directory, or NULL */
 };
 
 /* ------------------------------------------------------------------ */
@@ -109,7 +111,14 @@ static void build_and_swap(struct gz_reloader *r, struct gz_reload_outcome *o)
 	struct gz_set *set = NULL;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	o->rc = gz_set_load((const char *const *)r->paths, r->npaths, &o->diag, &set, &o->err);
+	enum gz_open_how how;
+	o->rc = gz_set_open((const char *const *)r->paths, r->npaths, r->cache, &o->diag, &set,
+			    &how, &o->err);
+	if (!o->rc && how != GZ_OPEN_YAML)
+		gz_log(GZ_LOG_INFO, "gazetteers %s in %.3f s",
+		       how == GZ_OPEN_SNAPSHOT ? "mapped from their snapshot"
+		       : how == GZ_OPEN_CACHE_HIT ? "mapped from the cache"
+		       : "built from YAML and written to the cache", seconds_since(&t0));
 	o->seconds = seconds_since(&t0);
 	if (r->test_build_delay.tv_sec || r->test_build_delay.tv_nsec)
 		nanosleep(&r->test_build_delay, NULL);
@@ -281,6 +290,13 @@ struct gz_reloader *gz_reloader_new(const char *const *paths, size_t npaths)
 	return r;
 }
 
+int gz_reloader_set_cache(struct gz_reloader *r, const char *dir)
+{
+	free(r->cache);
+	r->cache = NULL;
+	return dir && !(r->cache = strdup(dir)) ? GZ_ENOMEM : 0;
+}
+
 void gz_reloader_free(struct gz_reloader *r)
 {
 	if (!r)
@@ -292,6 +308,7 @@ void gz_reloader_free(struct gz_reloader *r)
 	for (size_t i = 0; i < r->npaths; i++)
 		free(r->paths[i]);
 	free(r->paths);
+	free(r->cache);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->build);

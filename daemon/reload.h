@@ -41,6 +41,9 @@ enum gz_reload_trigger {
 
 /* Copies paths.  Holds no set until the first swap or reload. */
 struct gz_reloader *gz_reloader_new(const char *const *paths, size_t npaths);
+/* The snapshot cache directory loads go through (cache.h); NULL: none.
+ * Before gz_reloader_start. */
+int gz_reloader_set_cache(struct gz_reloader *r, const char *dir);
 /* Stops the builder thread (gz_reloader_stop) and drops the reloader's
  * reference to the set in service. */
 void gz_reloader_free(struct gz_reloader *r);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,12 @@ struct gz_set {
 	size_t pool_len, pool_cap;
 	struct timespec loaded_at;
 	double load_seconds;
+	/* gz_set_adopt: entries, aliases, names, pool and the slot tables are
+	 * borrowed from a mapped snapshot (types' strings too) */
+	void *map;
+	size_t map_len;
+	int borrowed;
+	char hash[33];               /* gz_set_hash */
 };
 
 /* A name being compiled: the scratch of compile_name. */
@@ -279,7 +286,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Expands paths into the list of files to load, in load order. */
-static int list_files(const char *const *paths, size_t npaths, char ***out, size_t *count,
+int gz_set_list_files(const char *const *paths, size_t npaths, char ***out, size_t *count,
 		      struct gz_diag *diag, int *problems)
 {
 	char **files = NULL;
@@ -794,7 +801,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
 	}
 	atomic_init(&s->refs, 1);
-	if ((r = list_files(paths, npaths, &files, &nfiles, diag, &problems)))
+	if ((r = gz_set_list_files(paths, npaths, &files, &nfiles, diag, &problems)))
 		goto done;
 	s->gazetteers = calloc(nfiles ? nfiles : 1, sizeof(*s->gazetteers));
 	s->files = calloc(nfiles ? nfiles : 1, sizeof(*s->files));
@@ -976,6 +983,16 @@ void gz_set_unref(struct gz_set *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	if (s->borrowed) {
+		free(s->files);
+		free(s->types);
+		free(s->regions);
+		gz_trie_free(s->trie);
+		if (s->map)
+			munmap(s->map, s->map_len);
+		free(s);
+		return;
+	}
 	for (size_t i = 0; i < s->gazetteer_count; i++)
 		gz_gazetteer_free(s->gazetteers[i]);
 	free(s->gazetteers);
@@ -1000,6 +1017,7 @@ void gz_set_unref(struct gz_set *s)
 }
 
 size_t gz_set_entry_count(const struct gz_set *s) { return s->entry_count; }
+const char *gz_set_hash(const struct gz_set *s) { return s->hash; }
 size_t gz_set_name_count(const struct gz_set *s) { return s->name_count; }
 const struct gz_entry *gz_set_entry(const struct gz_set *s, size_t i) { return &s->entries[i]; }
 size_t gz_set_file_count(const struct gz_set *s) { return s->file_count; }
@@ -1073,4 +1091,73 @@ size_t gz_set_memory(const struct gz_set *s)
 	return sizeof(*s) + gz_trie_memory(s->trie) + s->name_cap * sizeof(struct gz_name) +
 	       s->pool_cap + s->entry_count * sizeof(struct gz_entry) +
 	       (s->id_mask + 1) * sizeof(uint32_t);
+}
+
+/* ---------------------------------------------------------------- parts */
+
+void gz_set_parts(const struct gz_set *s, struct gz_set_parts *p)
+{
+	size_t aliases = 0;
+	for (size_t e = 0; e < s->entry_count; e++)
+		aliases += s->entries[e].alias_count;
+	*p = (struct gz_set_parts){
+		.entries = s->entries, .entry_count = s->entry_count,
+		.aliases = s->aliases, .alias_count = aliases,
+		.names = s->names, .name_count = s->name_count,
+		.pool = s->pool, .pool_len = s->pool_len,
+		.id_slots = s->id_slots, .id_mask = s->id_mask,
+		.regions = s->regions, .region_count = s->region_count,
+		.types = (const char *const *)s->types, .type_count = s->type_count,
+		.files = s->files, .file_count = s->file_count,
+		.trie = s->trie,
+	};
+}
+
+void gz_set_hand_over_map(struct gz_set *s, void *map, size_t map_len)
+{
+	s->map = map;
+	s->map_len = map_len;
+}
+
+struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
+			    const char *hash)
+{
+	struct gz_set *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->files = malloc((p->file_count ? p->file_count : 1) * sizeof(*s->files));
+	s->types = malloc((p->type_count ? p->type_count : 1) * sizeof(*s->types));
+	s->regions = malloc((p->region_count + 1) * sizeof(*s->regions));
+	if (!s->files || !s->types || !s->regions) {
+		free(s->files);
+		free(s->types);
+		free(s->regions);
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	s->borrowed = 1;
+	snprintf(s->hash, sizeof s->hash, "%s", hash);
+	if (p->file_count)
+		memcpy(s->files, p->files, p->file_count * sizeof(*s->files));
+	s->file_count = p->file_count;
+	for (size_t i = 0; i < p->type_count; i++)
+		s->types[i] = (char *)p->types[i];
+	s->type_count = p->type_count;
+	s->regions[0] = NULL;
+	for (size_t i = 1; i <= p->region_count; i++)
+		s->regions[i] = p->regions[i];
+	s->region_count = s->region_cap = p->region_count;
+	s->entries = (struct gz_entry *)p->entries;
+	s->entry_count = p->entry_count;
+	s->aliases = (struct gz_alias *)p->aliases;
+	s->names = (struct gz_name *)p->names;
+	s->name_count = s->name_cap = p->name_count;
+	s->pool = (char *)p->pool;
+	s->pool_len = s->pool_cap = p->pool_len;
+	s->id_slots = (uint32_t *)p->id_slots;
+	s->id_mask = p->id_mask;
+	s->trie = trie;
+	clock_gettime(CLOCK_REALTIME, &s->loaded_at);
+	return s;
 }

@@ -123,6 +123,8 @@ struct gz_set *gz_set_ref(struct gz_set *set);
 void gz_set_unref(struct gz_set *set);
 
 size_t gz_set_entry_count(const struct gz_set *set);
+/* The content hash of the files the set was built from (32 hex digits). */
+const char *gz_set_hash(const struct gz_set *set);
 size_t gz_set_name_count(const struct gz_set *set);  /* distinct (entry, folded form) names */
 const struct gz_entry *gz_set_entry(const struct gz_set *set, size_t i);
 const struct gz_entry *gz_set_find(const struct gz_set *set, const char *id);

@@ -34,6 +34,44 @@ struct gz_name {
 #define GZ_NAME_SURNAME 8     /* one word of a person ("Harris"): another
 			       * person's surname after a first name */
 
+/* The arrays of a built set as they lie in memory, for a snapshot
+ * (snapshot.c) to write and to map again. */
+struct gz_set_parts {
+	const struct gz_entry *entries;
+	size_t entry_count;
+	const struct gz_alias *aliases;   /* every entry's, in entry order */
+	size_t alias_count;
+	const struct gz_name *names;
+	size_t name_count;
+	const char *pool;
+	size_t pool_len;
+	const uint32_t *id_slots;         /* id_mask + 1 */
+	size_t id_mask;
+	const char *const *regions;       /* [1 .. region_count] (their slots
+					   * serve only the build) */
+	size_t region_count;
+	const char *const *types;
+	size_t type_count;
+	const struct gz_file_info *files;
+	size_t file_count;
+	const struct gz_trie *trie;
+};
+void gz_set_parts(const struct gz_set *set, struct gz_set_parts *p);
+
+/* A set over parts' arrays (a snapshot): it copies the small ones
+ * (regions, types, files) and borrows the others; it takes the trie, which
+ * it frees.  hash is the content hash the set was built from.  NULL when
+ * out of memory (nothing is freed then). */
+struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
+			    const char *hash);
+/* Gives set the mapping its borrowed arrays lie in, unmapped with it. */
+void gz_set_hand_over_map(struct gz_set *set, void *map, size_t map_len);
+
+/* The files gz_set_load reads for paths, in its order (malloc'd strings in
+ * a malloc'd array); problems (a missing path) counted and added to diag. */
+int gz_set_list_files(const char *const *paths, size_t npaths, char ***out, size_t *count,
+		      struct gz_diag *diag, int *problems);
+
 const struct gz_trie *gz_set_trie(const struct gz_set *set);
 const struct gz_name *gz_set_names(const struct gz_set *set);
 const char *gz_set_pool(const struct gz_set *set);

@@ -54,6 +54,10 @@ struct edge {
 	uint32_t node, token, gap, child;
 };
 
+_Static_assert(sizeof(struct slot) == GZ_TRIE_RECORD_SIZE &&
+		       sizeof(struct edge) == GZ_TRIE_RECORD_SIZE,
+	       "snapshots store slots and edges as 16-byte records");
+
 struct pending {
 	uint32_t node, payload;
 };
@@ -75,6 +79,7 @@ struct gz_trie {
 				 * a name only (gz_trie_start_filter) */
 	size_t start_filter_mask;
 	uint32_t *payloads;
+	int borrowed;          /* gz_trie_from_parts: the arrays are not ours */
 };
 
 /* --------------------------------------------------------- hash functions */
@@ -337,6 +342,10 @@ void gz_trie_free(struct gz_trie *t)
 {
 	if (!t)
 		return;
+	if (t->borrowed) {
+		free(t);
+		return;
+	}
 	strtab_free(&t->tokens);
 	strtab_free(&t->gaps);
 	free(t->edges);
@@ -627,4 +636,137 @@ size_t gz_trie_memory(const struct gz_trie *t)
 	       t->has_children_cap + ((size_t)t->node_count + 1) * sizeof(uint32_t) +
 	       t->pend_count * sizeof(uint32_t) + t->tokens.count * sizeof(uint32_t) +
 	       (t->start_filter ? (t->start_filter_mask + 1) * sizeof(uint64_t) : 0);
+}
+
+/* ---------------------------------------------------------------- parts */
+
+static void table_parts(const struct strtab *st, struct gz_trie_table *p)
+{
+	*p = (struct gz_trie_table){ st->pool, st->pool_len, st->offs, st->count, st->slots,
+				     st->mask, st->filter, st->filter_mask };
+}
+
+void gz_trie_parts(const struct gz_trie *t, struct gz_trie_parts *p)
+{
+	table_parts(&t->tokens, &p->tokens);
+	table_parts(&t->gaps, &p->gaps);
+	p->edges = t->edges;
+	p->edge_mask = t->edge_mask;
+	p->node_count = t->node_count;
+	p->has_children = t->has_children;
+	p->node_first = t->node_first;
+	p->payloads = t->payloads;
+	p->root_child = t->root_child;
+	p->start_filter = t->start_filter;
+	p->start_filter_mask = t->start_filter_mask;
+}
+
+static int power_of_two_mask(size_t mask)
+{
+	return ((mask + 1) & mask) == 0;
+}
+
+static const char *check_table(const struct gz_trie_table *p)
+{
+	if (!p->slots || !p->offs)
+		return "a string table has no slots";
+	if (!power_of_two_mask(p->mask) || p->count >= SLOT_ID - 1 || p->count > p->mask)
+		return "a string table's size is wrong";
+	if (p->filter && !power_of_two_mask(p->filter_mask))
+		return "a filter's size is wrong";
+	for (size_t id = 0; id < p->count; id++) {
+		uint64_t o = p->offs[id];
+		if ((o >> 16) > p->pool_len || (o & 0xFFFF) > p->pool_len - (o >> 16))
+			return "a string lies outside its pool";
+	}
+	const struct slot *slots = p->slots;
+	size_t empty = 0;
+	for (size_t i = 0; i <= p->mask; i++) {
+		uint32_t id1 = slots[i].id1;
+		if (!id1) {
+			empty++;
+			continue;
+		}
+		uint32_t id = id1 & SLOT_ID;
+		if (id == 0 || id > p->count)
+			return "a string table slot names no string";
+	}
+	return empty ? NULL : "a string table has no empty slot";
+}
+
+const char *gz_trie_check_parts(const struct gz_trie_parts *p, size_t payload_limit)
+{
+	const char *why;
+	if ((why = check_table(&p->tokens)) || (why = check_table(&p->gaps)))
+		return why;
+	if (!p->tokens.filter || !p->start_filter || !power_of_two_mask(p->start_filter_mask))
+		return "the vocabulary has no filter";
+	if (p->gaps.count == 0)
+		return "the empty gap is missing";
+	if (p->node_count == 0 || p->node_count >= GZ_TRIE_NONE || !p->has_children ||
+	    !p->node_first || !p->root_child || !p->payloads)
+		return "the trie has no nodes";
+	if (p->node_first[0] != 0)
+		return "the first node's payloads do not start at 0";
+	for (size_t n = 0; n < p->node_count; n++)
+		if (p->node_first[n + 1] < p->node_first[n])
+			return "a node's payloads end before they start";
+	for (size_t k = 0; k < p->node_first[p->node_count]; k++)
+		if (p->payloads[k] >= payload_limit)
+			return "a payload names no name";
+	for (size_t k = 0; k < p->tokens.count; k++)
+		if (p->root_child[k] != GZ_TRIE_NONE && p->root_child[k] >= p->node_count)
+			return "a first step leads to no node";
+	if (p->edges) {
+		if (!power_of_two_mask(p->edge_mask))
+			return "the edge table's size is wrong";
+		const struct edge *edges = p->edges;
+		size_t empty = 0;
+		for (size_t i = 0; i <= p->edge_mask; i++) {
+			const struct edge *e = &edges[i];
+			if (e->child == GZ_TRIE_NONE) {
+				empty++;
+				continue;
+			}
+			if (e->node >= p->node_count || e->child >= p->node_count ||
+			    e->token >= p->tokens.count || e->gap >= p->gaps.count)
+				return "an edge leads out of the trie";
+		}
+		if (!empty)
+			return "the edge table has no empty slot";
+	}
+	return NULL;
+}
+
+struct gz_trie *gz_trie_from_parts(const struct gz_trie_parts *p)
+{
+	pthread_once(&patterns_once, patterns_init);
+	struct gz_trie *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->borrowed = 1;
+	const struct gz_trie_table *tables[2] = { &p->tokens, &p->gaps };
+	struct strtab *st[2] = { &t->tokens, &t->gaps };
+	for (int k = 0; k < 2; k++) {
+		st[k]->pool = (char *)tables[k]->pool;
+		st[k]->pool_len = st[k]->pool_cap = tables[k]->pool_len;
+		st[k]->offs = (uint64_t *)tables[k]->offs;
+		st[k]->count = st[k]->cap = tables[k]->count;
+		st[k]->slots = (struct slot *)tables[k]->slots;
+		st[k]->mask = tables[k]->mask;
+		st[k]->filter = (uint64_t *)tables[k]->filter;
+		st[k]->filter_mask = tables[k]->filter_mask;
+	}
+	t->tokens.vocab = 1;
+	t->edges = (struct edge *)p->edges;
+	t->edge_mask = p->edge_mask;
+	t->node_count = (uint32_t)p->node_count;
+	t->has_children = (unsigned char *)p->has_children;
+	t->has_children_cap = p->node_count;
+	t->node_first = (uint32_t *)p->node_first;
+	t->payloads = (uint32_t *)p->payloads;
+	t->root_child = (uint32_t *)p->root_child;
+	t->start_filter = (uint64_t *)p->start_filter;
+	t->start_filter_mask = p->start_filter_mask;
+	return t;
 }

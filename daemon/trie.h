@@ -214,6 +214,41 @@ const uint32_t *gz_trie_payloads(const struct gz_trie *t, uint32_t node, size_t 
 /* Whether any edge leaves node (lets the scan stop without probing). */
 int gz_trie_has_children(const struct gz_trie *t, uint32_t node);
 
+/* The arrays of a finished trie as they lie in memory, for a snapshot
+ * (snapshot.c) to write and to map again.  Slots and edges are 16-byte
+ * records whose layout only trie.c knows. */
+#define GZ_TRIE_RECORD_SIZE 16
+struct gz_trie_table {
+	const char *pool;
+	size_t pool_len;
+	const uint64_t *offs;     /* id -> offset << 16 | length */
+	size_t count;
+	const void *slots;        /* mask + 1 records */
+	size_t mask;
+	const uint64_t *filter;   /* filter_mask + 1 words, or NULL */
+	size_t filter_mask;
+};
+struct gz_trie_parts {
+	struct gz_trie_table tokens, gaps;
+	const void *edges;        /* edge_mask + 1 records, or NULL */
+	size_t edge_mask;
+	size_t node_count;
+	const unsigned char *has_children;  /* node_count */
+	const uint32_t *node_first;         /* node_count + 1 */
+	const uint32_t *payloads;           /* node_first[node_count] */
+	const uint32_t *root_child;         /* tokens.count */
+	const uint64_t *start_filter;       /* start_filter_mask + 1 words */
+	size_t start_filter_mask;
+};
+void gz_trie_parts(const struct gz_trie *t, struct gz_trie_parts *p);
+/* Whether parts read from a file are safe to walk: every id and index in
+ * range, every table a power of two with an empty slot to end its probes,
+ * every payload below payload_limit.  NULL, or what is wrong. */
+const char *gz_trie_check_parts(const struct gz_trie_parts *p, size_t payload_limit);
+/* A finished trie over parts' arrays, which it borrows (they must outlive
+ * it; gz_trie_free leaves them alone).  NULL when out of memory. */
+struct gz_trie *gz_trie_from_parts(const struct gz_trie_parts *p);
+
 size_t gz_trie_node_count(const struct gz_trie *t);
 size_t gz_trie_token_count(const struct gz_trie *t);
 size_t gz_trie_memory(const struct gz_trie *t);

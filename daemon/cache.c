@@ -1,0 +1,190 @@
+/*
+ * Opening gazetteers, and the snapshot cache; see cache.h.
+ */
+#include "cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utf8proc.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "set_internal.h"
+#include "snapshot.h"
+
+/* How many snapshots the cache keeps: the one in service and the one
+ * before it (a reload that goes back to yesterday's files maps it). */
+#define CACHE_KEEP 2
+
+static void hash_str(XXH3_state_t *st, const char *s)
+{
+	XXH3_128bits_update(st, s, strlen(s) + 1);
+}
+
+int gz_cache_key(const char *const *paths, size_t npaths, char key[33])
+{
+	char **files = NULL;
+	size_t nfiles = 0;
+	int problems = 0;
+	struct gz_diag diag;
+	gz_diag_init(&diag);
+	int r = gz_set_list_files(paths, npaths, &files, &nfiles, &diag, &problems);
+	gz_diag_clear(&diag);
+	XXH3_state_t *st = XXH3_createState();
+	if (r || problems || !st)
+		r = -1;
+	else {
+		char fmt[96];
+		snprintf(fmt, sizeof fmt, "gaztag snapshot %u %zu %zu %s", GZ_SNAPSHOT_VERSION,
+			 sizeof(struct gz_entry), sizeof(struct gz_name), utf8proc_unicode_version());
+		XXH3_128bits_reset(st);
+		hash_str(st, fmt);
+	}
+	for (size_t f = 0; f < nfiles; f++) {
+		if (r)
+			break;
+		int fd = open(files[f], O_RDONLY | O_CLOEXEC);
+		struct stat sb;
+		if (fd < 0 || fstat(fd, &sb)) {
+			if (fd >= 0)
+				close(fd);
+			r = -1;
+			break;
+		}
+		uint64_t size = (uint64_t)sb.st_size;
+		hash_str(st, files[f]);
+		XXH3_128bits_update(st, &size, sizeof(size));
+		if (size) {
+			void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (m == MAP_FAILED) {
+				r = -1;
+			} else {
+				madvise(m, size, MADV_SEQUENTIAL);
+				XXH3_128bits_update(st, m, size);
+				munmap(m, size);
+			}
+		}
+		close(fd);
+	}
+	if (!r) {
+		XXH128_hash_t h = XXH3_128bits_digest(st);
+		snprintf(key, 33, "%016llx%016llx", (unsigned long long)h.high64,
+			 (unsigned long long)h.low64);
+	}
+	XXH3_freeState(st);
+	for (size_t f = 0; f < nfiles; f++)
+		free(files[f]);
+	free(files);
+	return r;
+}
+
+/* Removes the cache's snapshots but the CACHE_KEEP newest (by mtime: a hit
+ * touches its file). */
+struct cached {
+	char name[40];
+	struct timespec mtime;
+};
+
+static int newer_first(const void *a, const void *b)
+{
+	const struct timespec *x = &((const struct cached *)a)->mtime;
+	const struct timespec *y = &((const struct cached *)b)->mtime;
+	if (x->tv_sec != y->tv_sec)
+		return x->tv_sec > y->tv_sec ? -1 : 1;
+	return x->tv_nsec > y->tv_nsec ? -1 : x->tv_nsec < y->tv_nsec;
+}
+
+static void cache_trim(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct cached *list = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat sb;
+		/* only what the cache itself names: KEY.gzs */
+		if (!gz_snapshot_path(de->d_name) || strlen(de->d_name) != 32 + 4 ||
+		    fstatat(dirfd(d), de->d_name, &sb, 0) || !S_ISREG(sb.st_mode))
+			continue;
+		if (n == cap) {
+			struct cached *l = realloc(list, (cap = cap ? cap * 2 : 8) * sizeof(*l));
+			if (!l)
+				break;
+			list = l;
+		}
+		snprintf(list[n].name, sizeof list[n].name, "%s", de->d_name);
+		list[n++].mtime = sb.st_mtim;
+	}
+	qsort(list, n, sizeof(*list), newer_first);
+	for (size_t i = CACHE_KEEP; i < n; i++)
+		if (unlinkat(dirfd(d), list[i].name, 0) == 0)
+			gz_log(GZ_LOG_INFO, "cache: removed the old snapshot %s/%s", dir, list[i].name);
+	free(list);
+	closedir(d);
+}
+
+int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
+		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how,
+		struct gz_error *err)
+{
+	enum gz_open_how local;
+	if (!how)
+		how = &local;
+	*out = NULL;
+	size_t snapshots = 0;
+	for (size_t i = 0; i < npaths; i++)
+		snapshots += gz_snapshot_path(paths[i]);
+	if (snapshots) {
+		if (npaths != 1) {
+			gz_diag_add(diag, paths[0], 0, 0, "a snapshot (.gzs) is loaded alone, not "
+				    "with other gazetteers: compile them all into one");
+			return gz_error_set(err, GZ_ELOAD, "a snapshot (.gzs) is loaded alone");
+		}
+		*how = GZ_OPEN_SNAPSHOT;
+		int r = gz_snapshot_load(paths[0], NULL, out, err);
+		if (r)
+			gz_diag_add(diag, NULL, 0, 0, "%s", err->message);
+		return r;
+	}
+	*how = GZ_OPEN_YAML;
+	char key[33], *file = NULL;
+	if (cache_dir && gz_cache_key(paths, npaths, key) == 0) {
+		size_t len = strlen(cache_dir) + 40;
+		if ((file = malloc(len))) {
+			snprintf(file, len, "%s/%s%s", cache_dir, key, GZ_SNAPSHOT_SUFFIX);
+			struct gz_error e = { 0 };
+			if (access(file, F_OK) == 0) {
+				if (gz_snapshot_load(file, key, out, &e) == 0) {
+					utimensat(AT_FDCWD, file, NULL, 0);
+					*how = GZ_OPEN_CACHE_HIT;
+					free(file);
+					return 0;
+				}
+				gz_log(GZ_LOG_WARN, "cache: %s; building from YAML again", e.message);
+			}
+		}
+	}
+	int r = gz_set_load(paths, npaths, diag, out, err);
+	if (r == 0 && file) {
+		struct gz_error e = { 0 };
+		if (mkdir(cache_dir, 0755) && errno != EEXIST)
+			gz_log(GZ_LOG_WARN, "cache: cannot create %s: %s", cache_dir, strerror(errno));
+		else if (gz_snapshot_write(*out, file, key, &e))
+			gz_log(GZ_LOG_WARN, "cache: %s", e.message);
+		else {
+			*how = GZ_OPEN_CACHE_MISS;
+			cache_trim(cache_dir);
+		}
+	}
+	free(file);
+	return r;
+}

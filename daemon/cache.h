@@ -1,0 +1,39 @@
+/*
+ * Opening the gazetteers a daemon or a command names: a snapshot (a single
+ * path ending in .gzs) is mapped; YAML is built, through the snapshot cache
+ * when there is one.  The cache (config `cache: DIR`) keeps one snapshot per
+ * key: the key hashes the snapshot format, this build's record sizes and
+ * Unicode version, and every YAML file's path, size and contents, so a
+ * restart or a reload of unchanged files maps the snapshot instead of
+ * parsing, and any change, or a snapshot that fails its checks, builds
+ * from YAML again and replaces it.
+ */
+#ifndef GZ_CACHE_H
+#define GZ_CACHE_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "set.h"
+
+/* How a set was opened, for logs and /health. */
+enum gz_open_how {
+	GZ_OPEN_YAML,        /* built from YAML, no cache */
+	GZ_OPEN_SNAPSHOT,    /* a .gzs named on the command line or in the config */
+	GZ_OPEN_CACHE_HIT,   /* mapped from the cache */
+	GZ_OPEN_CACHE_MISS,  /* built from YAML, and written to the cache */
+};
+
+/* gz_set_load's contract (diag gets every YAML problem), plus: paths may
+ * be one snapshot; cache_dir (NULL: none) is the cache.  *how (may be NULL)
+ * says what happened.  A cache that cannot be read or written costs a build
+ * and a warning in the log, never the load. */
+int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
+		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how,
+		struct gz_error *err);
+
+/* The cache key of paths (32 hex digits and a NUL in key).  0, or -1 when
+ * a file cannot be read or listed (the build will say why). */
+int gz_cache_key(const char *const *paths, size_t npaths, char key[33]);
+
+#endif

@@ -1,0 +1,662 @@
+/*
+ * Snapshots; see snapshot.h.
+ *
+ * Layout: a fixed header, then the sections below, each at a multiple of 64
+ * bytes (the header's table says where and how long).  Numbers are in the
+ * writing machine's byte order and record sizes, which the header records
+ * and the reader compares with its own.  The strings section holds every
+ * string an entry, alias, type, file or region names, each NUL-terminated,
+ * and ends in a NUL, so that any offset inside it is a C string.  Entries
+ * and aliases are struct gz_entry and gz_alias as the set uses them, their
+ * gz_rel fields pointing into the strings and aliases sections; the other
+ * sections are the set's and trie's arrays as they lie in memory.
+ */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "set_internal.h"
+#include "trie.h"
+
+enum {
+	S_STRINGS, S_ENTRIES, S_ALIASES, S_NAMES, S_POOL, S_ID_SLOTS, S_REGIONS, S_TYPES,
+	S_FILES, S_TOK_POOL, S_TOK_OFFS, S_TOK_SLOTS, S_TOK_FILTER, S_GAP_POOL, S_GAP_OFFS,
+	S_GAP_SLOTS, S_EDGES, S_NODE_FIRST, S_PAYLOADS, S_ROOT_CHILD, S_HAS_CHILDREN,
+	S_START_FILTER, S_COUNT
+};
+
+static const char *const section_names[S_COUNT] = {
+	"strings", "entries", "aliases", "names", "pool", "id slots", "regions", "types",
+	"files", "token pool", "token offsets", "token slots", "token filter", "gap pool",
+	"gap offsets", "gap slots", "edges", "node payload ranges", "payloads",
+	"root children", "node flags", "start filter",
+};
+
+static const char magic[8] = { 'G', 'Z', 'S', 'N', 'A', 'P', '\r', '\n' };
+
+struct header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t file_size;
+	uint64_t checksum;          /* XXH3-64 of the file with this field zero */
+	uint32_t entry_size, alias_size, name_size, record_size;
+	char hash[40];              /* content hash of the source files, hex */
+	char key[40];               /* cache key, hex, or "" */
+	uint64_t entry_count, alias_count, name_count, type_count, file_count, region_count;
+	uint64_t id_mask, token_count, token_mask, token_filter_mask, gap_count, gap_mask;
+	uint64_t edge_mask, has_edges, node_count, payload_count, start_filter_mask;
+	uint64_t pool_len, token_pool_len, gap_pool_len;
+	struct {
+		uint64_t off, len;
+	} sec[S_COUNT];
+};
+
+/* A file's record in the files section. */
+struct file_rec {
+	uint64_t path, type, entries, names;
+};
+
+int gz_snapshot_path(const char *path)
+{
+	size_t n = strlen(path), k = strlen(GZ_SNAPSHOT_SUFFIX);
+	return n > k && strcmp(path + n - k, GZ_SNAPSHOT_SUFFIX) == 0;
+}
+
+size_t gz_snapshot_checksum_offset(void)
+{
+	return offsetof(struct header, checksum);
+}
+
+unsigned long long gz_snapshot_checksum(const void *buf, size_t len)
+{
+	static const uint64_t zero = 0;
+	size_t at = offsetof(struct header, checksum);
+	XXH3_state_t *st = XXH3_createState();
+	if (!st)
+		return 0;
+	XXH3_64bits_reset(st);
+	if (len >= at + sizeof(zero)) {
+		XXH3_64bits_update(st, buf, at);
+		XXH3_64bits_update(st, &zero, sizeof(zero));
+		XXH3_64bits_update(st, (const char *)buf + at + sizeof(zero), len - at - sizeof(zero));
+	} else {
+		XXH3_64bits_update(st, buf, len);
+	}
+	unsigned long long h = XXH3_64bits_digest(st);
+	XXH3_freeState(st);
+	return h;
+}
+
+/* ------------------------------------------------------------- writing */
+
+struct writer {
+	FILE *f;
+	XXH3_state_t *hash;
+	uint64_t at;
+	int failed;
+};
+
+static void put(struct writer *w, const void *p, size_t len)
+{
+	if (!len || w->failed)
+		return;
+	if (fwrite(p, 1, len, w->f) != len)
+		w->failed = 1;
+	XXH3_64bits_update(w->hash, p, len);
+	w->at += len;
+}
+
+static void pad_to(struct writer *w, uint64_t off)
+{
+	static const char zeros[64];
+	while (w->at < off)
+		put(w, zeros, off - w->at < sizeof zeros ? off - w->at : sizeof zeros);
+}
+
+/* The strings in the order they are written, each visited by fn: types,
+ * files' paths and types, regions, then each entry's id, name, attrs and
+ * aliases. */
+static uint64_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static uint64_t strings_len(const struct gz_set_parts *p)
+{
+	uint64_t n = 1; /* offset 0 is "" */
+	for (size_t i = 0; i < p->type_count; i++)
+		n += str_size(p->types[i]);
+	for (size_t i = 0; i < p->file_count; i++)
+		n += str_size(p->files[i].path) + str_size(p->files[i].type);
+	for (size_t i = 1; i <= p->region_count; i++)
+		n += str_size(p->regions[i]);
+	for (size_t e = 0; e < p->entry_count; e++) {
+		const struct gz_entry *en = &p->entries[e];
+		n += str_size(gz_entry_id(en)) + str_size(gz_entry_name(en)) +
+		     str_size(gz_entry_attrs(en));
+		for (size_t a = 0; a < en->alias_count; a++)
+			n += str_size(gz_alias_text(&gz_entry_aliases(en)[a]));
+	}
+	return n;
+}
+
+static uint64_t put_str(struct writer *w, uint64_t base, const char *s)
+{
+	if (!s)
+		return 0;
+	uint64_t off = w->at - base;
+	put(w, s, strlen(s) + 1);
+	return off;
+}
+
+/* The self-relative offset, in the file, from field to the string at
+ * strings offset soff. */
+static gz_rel rel_to(uint64_t field, uint64_t target)
+{
+	return (gz_rel)(target - field);
+}
+
+int gz_snapshot_write(const struct gz_set *set, const char *path, const char *key,
+		      struct gz_error *err)
+{
+	struct gz_set_parts p;
+	gz_set_parts(set, &p);
+	struct gz_trie_parts t;
+	gz_trie_parts(p.trie, &t);
+
+	struct header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, magic, sizeof(magic));
+	h.version = GZ_SNAPSHOT_VERSION;
+	h.header_size = sizeof(h);
+	h.entry_size = sizeof(struct gz_entry);
+	h.alias_size = sizeof(struct gz_alias);
+	h.name_size = sizeof(struct gz_name);
+	h.record_size = GZ_TRIE_RECORD_SIZE;
+	snprintf(h.hash, sizeof h.hash, "%s", gz_set_hash(set));
+	if (key)
+		snprintf(h.key, sizeof h.key, "%s", key);
+	h.entry_count = p.entry_count;
+	h.alias_count = p.alias_count;
+	h.name_count = p.name_count;
+	h.type_count = p.type_count;
+	h.file_count = p.file_count;
+	h.region_count = p.region_count;
+	h.id_mask = p.id_mask;
+	h.pool_len = p.pool_len;
+	h.token_count = t.tokens.count;
+	h.token_mask = t.tokens.mask;
+	h.token_filter_mask = t.tokens.filter_mask;
+	h.token_pool_len = t.tokens.pool_len;
+	h.gap_count = t.gaps.count;
+	h.gap_mask = t.gaps.mask;
+	h.gap_pool_len = t.gaps.pool_len;
+	h.has_edges = t.edges != NULL;
+	h.edge_mask = t.edge_mask;
+	h.node_count = t.node_count;
+	h.payload_count = t.node_first[t.node_count];
+	h.start_filter_mask = t.start_filter_mask;
+
+	const size_t R = GZ_TRIE_RECORD_SIZE;
+	uint64_t lens[S_COUNT] = {
+		[S_STRINGS] = strings_len(&p),
+		[S_ENTRIES] = p.entry_count * sizeof(struct gz_entry),
+		[S_ALIASES] = p.alias_count * sizeof(struct gz_alias),
+		[S_NAMES] = p.name_count * sizeof(struct gz_name),
+		[S_POOL] = p.pool_len,
+		[S_ID_SLOTS] = (p.id_mask + 1) * sizeof(uint32_t),
+		[S_REGIONS] = (p.region_count + 1) * sizeof(uint64_t),
+		[S_TYPES] = p.type_count * sizeof(uint64_t),
+		[S_FILES] = p.file_count * sizeof(struct file_rec),
+		[S_TOK_POOL] = t.tokens.pool_len,
+		[S_TOK_OFFS] = t.tokens.count * sizeof(uint64_t),
+		[S_TOK_SLOTS] = (t.tokens.mask + 1) * R,
+		[S_TOK_FILTER] = (t.tokens.filter_mask + 1) * sizeof(uint64_t),
+		[S_GAP_POOL] = t.gaps.pool_len,
+		[S_GAP_OFFS] = t.gaps.count * sizeof(uint64_t),
+		[S_GAP_SLOTS] = (t.gaps.mask + 1) * R,
+		[S_EDGES] = t.edges ? (t.edge_mask + 1) * R : 0,
+		[S_NODE_FIRST] = (t.node_count + 1) * sizeof(uint32_t),
+		[S_PAYLOADS] = h.payload_count * sizeof(uint32_t),
+		[S_ROOT_CHILD] = t.tokens.count * sizeof(uint32_t),
+		[S_HAS_CHILDREN] = t.node_count,
+		[S_START_FILTER] = (t.start_filter_mask + 1) * sizeof(uint64_t),
+	};
+	uint64_t off = (sizeof(h) + 63) & ~(uint64_t)63;
+	for (int s = 0; s < S_COUNT; s++) {
+		h.sec[s].off = off;
+		h.sec[s].len = lens[s];
+		off = (off + lens[s] + 63) & ~(uint64_t)63;
+	}
+	h.file_size = off;
+
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 32);
+	if (!tmp)
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+	struct writer w = { .f = fopen(tmp, "wbx"), .hash = XXH3_createState() };
+	if (!w.f || !w.hash) {
+		int e = errno;
+		if (w.f)
+			fclose(w.f);
+		XXH3_freeState(w.hash);
+		gz_error_set(err, GZ_EIO, "%s: cannot create: %s", tmp, strerror(e));
+		free(tmp);
+		return GZ_EIO;
+	}
+	static char buf[1 << 20];
+	setvbuf(w.f, buf, _IOFBF, sizeof buf);
+	XXH3_64bits_reset(w.hash);
+	put(&w, &h, sizeof(h));
+
+	/* strings, in strings_len's order, and the offsets the tables need */
+	uint64_t sbase = h.sec[S_STRINGS].off;
+	pad_to(&w, sbase);
+	put(&w, "", 1);
+	uint64_t *type_off = calloc(p.type_count + 1, sizeof(uint64_t));
+	struct file_rec *files = calloc(p.file_count + 1, sizeof(*files));
+	uint64_t *region_off = calloc(p.region_count + 1, sizeof(uint64_t));
+	if (!type_off || !files || !region_off) {
+		w.failed = 1;
+		errno = ENOMEM;
+	}
+	for (size_t i = 0; !w.failed && i < p.type_count; i++)
+		type_off[i] = put_str(&w, sbase, p.types[i]);
+	for (size_t i = 0; !w.failed && i < p.file_count; i++) {
+		files[i].path = put_str(&w, sbase, p.files[i].path);
+		files[i].type = put_str(&w, sbase, p.files[i].type);
+		files[i].entries = p.files[i].entries;
+		files[i].names = p.files[i].names;
+	}
+	for (size_t i = 1; !w.failed && i <= p.region_count; i++)
+		region_off[i] = put_str(&w, sbase, p.regions[i]);
+	uint64_t entry_strings = w.at;
+	for (size_t e = 0; !w.failed && e < p.entry_count; e++) {
+		const struct gz_entry *en = &p.entries[e];
+		put_str(&w, sbase, gz_entry_id(en));
+		put_str(&w, sbase, gz_entry_name(en));
+		put_str(&w, sbase, gz_entry_attrs(en));
+		for (size_t a = 0; a < en->alias_count; a++)
+			put_str(&w, sbase, gz_alias_text(&gz_entry_aliases(en)[a]));
+	}
+
+	/* entries and aliases, their offsets walking the strings again */
+	pad_to(&w, h.sec[S_ENTRIES].off);
+	uint64_t cur = entry_strings, alias_index = 0;
+	size_t file = 0;
+	for (size_t e = 0; !w.failed && e < p.entry_count; e++) {
+		const struct gz_entry *en = &p.entries[e];
+		struct gz_entry out = *en; /* its rel fields are rewritten below */
+		uint64_t at = h.sec[S_ENTRIES].off + e * sizeof(out);
+#define REL(field, target) out.field = rel_to(at + offsetof(struct gz_entry, field), (target))
+		REL(id_rel, cur);
+		cur += str_size(gz_entry_id(en));
+		REL(name_rel, cur);
+		cur += str_size(gz_entry_name(en));
+		if (gz_entry_attrs(en)) {
+			REL(attrs_rel, cur);
+			cur += str_size(gz_entry_attrs(en));
+		} else {
+			out.attrs_rel = 0;
+		}
+		REL(type_rel, sbase + type_off[en->type_index]);
+		while (file + 1 < p.file_count && strcmp(p.files[file].path, gz_entry_file(en)))
+			file++;
+		REL(file_rel, sbase + files[file].path);
+		if (en->alias_count)
+			REL(aliases_rel, h.sec[S_ALIASES].off + alias_index * sizeof(struct gz_alias));
+		else
+			out.aliases_rel = 0;
+#undef REL
+		alias_index += en->alias_count;
+		for (size_t a = 0; a < en->alias_count; a++)
+			cur += str_size(gz_alias_text(&gz_entry_aliases(en)[a]));
+		put(&w, &out, sizeof(out));
+	}
+	pad_to(&w, h.sec[S_ALIASES].off);
+	cur = entry_strings;
+	alias_index = 0;
+	for (size_t e = 0; !w.failed && e < p.entry_count; e++) {
+		const struct gz_entry *en = &p.entries[e];
+		cur += str_size(gz_entry_id(en)) + str_size(gz_entry_name(en)) +
+		       str_size(gz_entry_attrs(en));
+		for (size_t a = 0; a < en->alias_count; a++, alias_index++) {
+			struct gz_alias out = gz_entry_aliases(en)[a];
+			uint64_t at = h.sec[S_ALIASES].off + alias_index * sizeof(out);
+			out.text_rel = rel_to(at + offsetof(struct gz_alias, text_rel), cur);
+			cur += str_size(gz_alias_text(&gz_entry_aliases(en)[a]));
+			put(&w, &out, sizeof(out));
+		}
+	}
+	const void *arrays[S_COUNT] = {
+		[S_NAMES] = p.names, [S_POOL] = p.pool, [S_ID_SLOTS] = p.id_slots,
+		[S_REGIONS] = region_off, [S_TYPES] = type_off, [S_FILES] = files,
+		[S_TOK_POOL] = t.tokens.pool, [S_TOK_OFFS] = t.tokens.offs,
+		[S_TOK_SLOTS] = t.tokens.slots, [S_TOK_FILTER] = t.tokens.filter,
+		[S_GAP_POOL] = t.gaps.pool, [S_GAP_OFFS] = t.gaps.offs, [S_GAP_SLOTS] = t.gaps.slots,
+		[S_EDGES] = t.edges, [S_NODE_FIRST] = t.node_first, [S_PAYLOADS] = t.payloads,
+		[S_ROOT_CHILD] = t.root_child, [S_HAS_CHILDREN] = t.has_children,
+		[S_START_FILTER] = t.start_filter,
+	};
+	for (int s = S_NAMES; s < S_COUNT && !w.failed; s++) {
+		pad_to(&w, h.sec[s].off);
+		put(&w, arrays[s], h.sec[s].len);
+	}
+	pad_to(&w, h.file_size);
+	free(type_off);
+	free(files);
+	free(region_off);
+
+	uint64_t sum = XXH3_64bits_digest(w.hash);
+	XXH3_freeState(w.hash);
+	int e = errno;
+	if (!w.failed && (fseek(w.f, (long)offsetof(struct header, checksum), SEEK_SET) ||
+			  fwrite(&sum, sizeof(sum), 1, w.f) != 1 || fflush(w.f) || fsync(fileno(w.f))))
+		w.failed = 1, e = errno;
+	if (fclose(w.f) && !w.failed)
+		w.failed = 1, e = errno;
+	if (!w.failed && rename(tmp, path))
+		w.failed = 1, e = errno;
+	if (w.failed) {
+		unlink(tmp);
+		gz_error_set(err, e == ENOMEM ? GZ_ENOMEM : GZ_EIO, "%s: cannot write: %s", path,
+			     strerror(e));
+		free(tmp);
+		return e == ENOMEM ? GZ_ENOMEM : GZ_EIO;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* ------------------------------------------------------------- reading */
+
+#define FAIL(...) return gz_error_set(err, GZ_ELOAD, __VA_ARGS__)
+
+/* Whether the self-relative offset in the field at file offset field (in
+ * a section at base) lands inside [lo, lo + len); *target gets it. */
+static int rel_in(gz_rel rel, uint64_t field, uint64_t lo, uint64_t len, uint64_t *target)
+{
+	/* field and the section bounds are under 2^62: no overflow */
+	int64_t t = (int64_t)field + rel;
+	if (rel < -(int64_t)field || rel > INT64_MAX / 2 || t < (int64_t)lo ||
+	    (uint64_t)t - lo >= len)
+		return 0;
+	*target = (uint64_t)t;
+	return 1;
+}
+
+static int check_entries(const char *name, const struct header *h, const char *base,
+			 struct gz_error *err)
+{
+	uint64_t s_off = h->sec[S_STRINGS].off, s_len = h->sec[S_STRINGS].len;
+	uint64_t a_off = h->sec[S_ALIASES].off, a_len = h->sec[S_ALIASES].len;
+	const struct gz_entry *entries = (const void *)(base + h->sec[S_ENTRIES].off);
+	uint64_t t;
+	for (uint64_t e = 0; e < h->entry_count; e++) {
+		const struct gz_entry *en = &entries[e];
+		uint64_t at = h->sec[S_ENTRIES].off + e * sizeof(*en);
+#define IN_STRINGS(field) rel_in(en->field, at + offsetof(struct gz_entry, field), s_off, s_len, &t)
+		if (!IN_STRINGS(id_rel) || !IN_STRINGS(name_rel) || !IN_STRINGS(type_rel) ||
+		    !IN_STRINGS(file_rel) || (en->attrs_rel && !IN_STRINGS(attrs_rel)))
+			FAIL("%s: corrupted: entry %llu names a string outside the strings section",
+			     name, (unsigned long long)e);
+#undef IN_STRINGS
+		if (en->alias_count) {
+			if (!rel_in(en->aliases_rel, at + offsetof(struct gz_entry, aliases_rel), a_off,
+				    a_len, &t) || (t - a_off) % sizeof(struct gz_alias) ||
+			    (t - a_off) / sizeof(struct gz_alias) + en->alias_count > h->alias_count)
+				FAIL("%s: corrupted: entry %llu's aliases lie outside the aliases section",
+				     name, (unsigned long long)e);
+		}
+		if (en->type_index < 0 || (uint64_t)en->type_index >= h->type_count ||
+		    en->name_case < 0 || en->name_case > GZ_CASE_PROPER || en->country > h->region_count ||
+		    en->admin1 > h->region_count || en->id_region > h->region_count)
+			FAIL("%s: corrupted: entry %llu has a value out of range", name,
+			     (unsigned long long)e);
+	}
+	const struct gz_alias *aliases = (const void *)(base + a_off);
+	for (uint64_t a = 0; a < h->alias_count; a++) {
+		uint64_t at = a_off + a * sizeof(*aliases) + offsetof(struct gz_alias, text_rel);
+		if (!rel_in(aliases[a].text_rel, at, s_off, s_len, &t) || aliases[a].case_rule < 0 ||
+		    aliases[a].case_rule > GZ_CASE_PROPER)
+			FAIL("%s: corrupted: alias %llu is out of range", name, (unsigned long long)a);
+	}
+	const struct gz_name *names = (const void *)(base + h->sec[S_NAMES].off);
+	for (uint64_t n = 0; n < h->name_count; n++) {
+		const struct gz_name *nm = &names[n];
+		if (nm->entry >= h->entry_count || nm->form > entries[nm->entry].alias_count ||
+		    nm->type >= h->type_count || nm->case_rule > GZ_CASE_PROPER ||
+		    (uint64_t)nm->lead + nm->lead_len > h->pool_len ||
+		    (uint64_t)nm->trail + nm->trail_len > h->pool_len ||
+		    (nm->case_rule == GZ_CASE_SENSITIVE &&
+		     (uint64_t)nm->cased + nm->cased_len > h->pool_len))
+			FAIL("%s: corrupted: name %llu is out of range", name, (unsigned long long)n);
+	}
+	const uint32_t *ids = (const void *)(base + h->sec[S_ID_SLOTS].off);
+	int empty = 0;
+	for (uint64_t i = 0; i <= h->id_mask; i++) {
+		if (ids[i] > h->entry_count)
+			FAIL("%s: corrupted: the id index names no entry", name);
+		empty |= ids[i] == 0;
+	}
+	if (!empty)
+		FAIL("%s: corrupted: the id index has no empty slot", name);
+	return 0;
+}
+
+static int string_at(const struct header *h, uint64_t off)
+{
+	return off < h->sec[S_STRINGS].len;
+}
+
+int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *want_key,
+		     struct gz_set **out, struct gz_error *err)
+{
+	*out = NULL;
+	const char *base = buf;
+	struct header h;
+	if (len < sizeof(h.magic) || memcmp(base, magic, sizeof(magic)) != 0)
+		FAIL("%s: not a gaztag snapshot (no GZSNAP magic at its start)", name);
+	if (len < offsetof(struct header, version) + sizeof(h.version))
+		FAIL("%s: truncated: %zu bytes, less than a header", name, len);
+	memcpy(&h.version, base + offsetof(struct header, version), sizeof(h.version));
+	if (h.version != GZ_SNAPSHOT_VERSION)
+		FAIL("%s: snapshot format version %u, this gaztagd reads version %u: compile it "
+		     "again with gaztagd --compile", name, h.version, GZ_SNAPSHOT_VERSION);
+	if (len < sizeof(h))
+		FAIL("%s: truncated: %zu bytes, less than a header", name, len);
+	memcpy(&h, base, sizeof(h));
+	if (h.header_size != sizeof(h) || h.entry_size != sizeof(struct gz_entry) ||
+	    h.alias_size != sizeof(struct gz_alias) || h.name_size != sizeof(struct gz_name) ||
+	    h.record_size != GZ_TRIE_RECORD_SIZE)
+		FAIL("%s: written by a gaztagd of another build or machine (record sizes differ): "
+		     "compile it again here", name);
+	if (h.file_size != len)
+		FAIL("%s: truncated or extended: its header says %llu bytes, the file has %zu", name,
+		     (unsigned long long)h.file_size, len);
+	if (gz_snapshot_checksum(buf, len) != h.checksum)
+		FAIL("%s: checksum mismatch: the file is corrupted", name);
+	if (memchr(h.hash, 0, sizeof h.hash) == NULL || memchr(h.key, 0, sizeof h.key) == NULL)
+		FAIL("%s: corrupted: bad hash field", name);
+	if (want_key && strcmp(h.key, want_key) != 0)
+		FAIL("%s: built from other files or options (cache key %s, wanted %s)", name,
+		     h.key[0] ? h.key : "none", want_key);
+
+	/* sizes: every count below 2^32 (the arrays' indices are 32-bit), every
+	 * table a power of two, every section where the counts say */
+	const uint64_t lim = UINT32_MAX;
+	if (h.entry_count >= lim || h.alias_count >= lim || h.name_count >= lim ||
+	    h.type_count > 0xFFFF || h.file_count >= lim || h.region_count >= lim ||
+	    h.id_mask >= lim || h.token_count >= lim || h.token_mask >= lim ||
+	    h.token_filter_mask >= lim || h.gap_count >= lim || h.gap_mask >= lim ||
+	    h.edge_mask >= lim || h.node_count >= lim || h.node_count == 0 ||
+	    h.payload_count >= lim || h.start_filter_mask >= lim || h.pool_len >= lim ||
+	    h.token_pool_len >= (1ull << 48) || h.gap_pool_len >= (1ull << 48) || h.has_edges > 1)
+		FAIL("%s: corrupted: a count in the header is out of range", name);
+	const uint64_t R = GZ_TRIE_RECORD_SIZE;
+	uint64_t lens[S_COUNT] = {
+		[S_STRINGS] = h.sec[S_STRINGS].len,
+		[S_ENTRIES] = h.entry_count * sizeof(struct gz_entry),
+		[S_ALIASES] = h.alias_count * sizeof(struct gz_alias),
+		[S_NAMES] = h.name_count * sizeof(struct gz_name),
+		[S_POOL] = h.pool_len,
+		[S_ID_SLOTS] = (h.id_mask + 1) * sizeof(uint32_t),
+		[S_REGIONS] = (h.region_count + 1) * sizeof(uint64_t),
+		[S_TYPES] = h.type_count * sizeof(uint64_t),
+		[S_FILES] = h.file_count * sizeof(struct file_rec),
+		[S_TOK_POOL] = h.token_pool_len,
+		[S_TOK_OFFS] = h.token_count * sizeof(uint64_t),
+		[S_TOK_SLOTS] = (h.token_mask + 1) * R,
+		[S_TOK_FILTER] = (h.token_filter_mask + 1) * sizeof(uint64_t),
+		[S_GAP_POOL] = h.gap_pool_len,
+		[S_GAP_OFFS] = h.gap_count * sizeof(uint64_t),
+		[S_GAP_SLOTS] = (h.gap_mask + 1) * R,
+		[S_EDGES] = h.has_edges ? (h.edge_mask + 1) * R : 0,
+		[S_NODE_FIRST] = (h.node_count + 1) * sizeof(uint32_t),
+		[S_PAYLOADS] = h.payload_count * sizeof(uint32_t),
+		[S_ROOT_CHILD] = h.token_count * sizeof(uint32_t),
+		[S_HAS_CHILDREN] = h.node_count,
+		[S_START_FILTER] = (h.start_filter_mask + 1) * sizeof(uint64_t),
+	};
+	for (int s = 0; s < S_COUNT; s++) {
+		if (h.sec[s].len != lens[s])
+			FAIL("%s: corrupted: the %s section is %llu bytes, its counts say %llu", name,
+			     section_names[s], (unsigned long long)h.sec[s].len,
+			     (unsigned long long)lens[s]);
+		if (h.sec[s].off % 64 || h.sec[s].off < sizeof(h) || h.sec[s].off > len ||
+		    h.sec[s].len > len - h.sec[s].off)
+			FAIL("%s: corrupted: the %s section lies outside the file", name,
+			     section_names[s]);
+	}
+	uint64_t s_len = h.sec[S_STRINGS].len;
+	if (s_len == 0 || base[h.sec[S_STRINGS].off + s_len - 1] != '\0')
+		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
+	int r = check_entries(name, &h, base, err);
+	if (r)
+		return r;
+
+	/* the small tables, as pointers into the strings */
+	const char *strings = base + h.sec[S_STRINGS].off;
+	const uint64_t *type_off = (const void *)(base + h.sec[S_TYPES].off);
+	const uint64_t *region_off = (const void *)(base + h.sec[S_REGIONS].off);
+	const struct file_rec *file_recs = (const void *)(base + h.sec[S_FILES].off);
+	const char **types = malloc((h.type_count + 1) * sizeof(*types));
+	const char **regions = malloc((h.region_count + 1) * sizeof(*regions));
+	struct gz_file_info *files = malloc((h.file_count + 1) * sizeof(*files));
+	struct gz_trie *trie = NULL;
+	if (!types || !regions || !files) {
+		r = gz_error_set(err, GZ_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < h.type_count; i++) {
+		if (!string_at(&h, type_off[i]))
+			goto bad_table;
+		types[i] = strings + type_off[i];
+	}
+	regions[0] = NULL;
+	for (uint64_t i = 1; i <= h.region_count; i++) {
+		if (!string_at(&h, region_off[i]))
+			goto bad_table;
+		regions[i] = strings + region_off[i];
+	}
+	for (uint64_t i = 0; i < h.file_count; i++) {
+		if (!string_at(&h, file_recs[i].path) || !string_at(&h, file_recs[i].type))
+			goto bad_table;
+		files[i] = (struct gz_file_info){ strings + file_recs[i].path,
+						  strings + file_recs[i].type, file_recs[i].entries,
+						  file_recs[i].names };
+	}
+#define SEC(s) ((const void *)(base + h.sec[s].off))
+	struct gz_trie_parts tp = {
+		.tokens = { SEC(S_TOK_POOL), h.token_pool_len, SEC(S_TOK_OFFS), h.token_count,
+			    SEC(S_TOK_SLOTS), h.token_mask, SEC(S_TOK_FILTER), h.token_filter_mask },
+		.gaps = { SEC(S_GAP_POOL), h.gap_pool_len, SEC(S_GAP_OFFS), h.gap_count,
+			  SEC(S_GAP_SLOTS), h.gap_mask, NULL, 0 },
+		.edges = h.has_edges ? SEC(S_EDGES) : NULL,
+		.edge_mask = h.edge_mask,
+		.node_count = h.node_count,
+		.has_children = SEC(S_HAS_CHILDREN),
+		.node_first = SEC(S_NODE_FIRST),
+		.payloads = SEC(S_PAYLOADS),
+		.root_child = SEC(S_ROOT_CHILD),
+		.start_filter = SEC(S_START_FILTER),
+		.start_filter_mask = h.start_filter_mask,
+	};
+	if (h.payload_count != tp.node_first[h.node_count]) {
+		r = gz_error_set(err, GZ_ELOAD, "%s: corrupted: the payload count disagrees", name);
+		goto out;
+	}
+	const char *why = gz_trie_check_parts(&tp, h.name_count);
+	if (why) {
+		r = gz_error_set(err, GZ_ELOAD, "%s: corrupted: %s", name, why);
+		goto out;
+	}
+	struct gz_set_parts sp = {
+		.entries = SEC(S_ENTRIES), .entry_count = h.entry_count,
+		.aliases = SEC(S_ALIASES), .alias_count = h.alias_count,
+		.names = SEC(S_NAMES), .name_count = h.name_count,
+		.pool = SEC(S_POOL), .pool_len = h.pool_len,
+		.id_slots = SEC(S_ID_SLOTS), .id_mask = h.id_mask,
+		.regions = regions, .region_count = h.region_count,
+		.types = types, .type_count = h.type_count,
+		.files = files, .file_count = h.file_count,
+	};
+#undef SEC
+	if (!(trie = gz_trie_from_parts(&tp)) || !(*out = gz_set_adopt(&sp, trie, h.hash))) {
+		gz_trie_free(trie);
+		r = gz_error_set(err, GZ_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = 0;
+	goto out;
+bad_table:
+	r = gz_error_set(err, GZ_ELOAD, "%s: corrupted: a type, region or file names a string "
+			 "outside the strings section", name);
+out:
+	free(types);
+	free(regions);
+	free(files);
+	return r;
+}
+
+int gz_snapshot_load(const char *path, const char *want_key, struct gz_set **out,
+		     struct gz_error *err)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gz_error_set(err, GZ_ELOAD, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return gz_error_set(err, GZ_ELOAD, "%s: not a regular file", path);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return gz_error_set(err, GZ_ELOAD, "%s: empty file, not a gaztag snapshot", path);
+	}
+	size_t len = (size_t)st.st_size;
+	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	int e = errno;
+	close(fd);
+	if (map == MAP_FAILED)
+		return gz_error_set(err, GZ_ELOAD, "%s: cannot map: %s", path, strerror(e));
+	int r = gz_snapshot_read(path, map, len, want_key, out, err);
+	if (r) {
+		munmap(map, len);
+		return r;
+	}
+	gz_set_hand_over_map(*out, map, len);
+	return 0;
+}
