@@ -19,7 +19,7 @@ from gzharness import (DATA, GAZETTEERS, Daemon, gaztagd_path,  # noqa: E402
                        parse_response, project_version, recv_all, write_config)
 
 KEYS = ("listen, gazetteers, threads, max_body_bytes, max_connections, "
-        "connection_timeout, log_level, reload_token, watch, user")
+        "connection_timeout, log_level, reload_token, watch, user, cache")
 
 
 class TempDirTestCase(unittest.TestCase):

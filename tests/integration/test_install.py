@@ -200,11 +200,12 @@ class InstallTest(unittest.TestCase):
                     "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
                     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
                     "SystemCallFilter=@system-service", "LockPersonality=yes",
-                    "MemoryDenyWriteExecute=yes",
+                    "MemoryDenyWriteExecute=yes", "StateDirectory=%N",
                 } <= lines, text)
-        self.assertIn("ExecStart=%s/gaztagd --config %s\n" % (self.sbindir, self.config),
-                      self.unit("gaztagd.service"))
-        self.assertIn("ExecStart=%s/gaztagd --config %s --listen 127.0.0.1:%%i\n"
+        self.assertIn("ExecStart=%s/gaztagd --config %s --cache ${STATE_DIRECTORY}\n"
+                      % (self.sbindir, self.config), self.unit("gaztagd.service"))
+        self.assertIn("ExecStart=%s/gaztagd --config %s --listen 127.0.0.1:%%i "
+                      "--cache ${STATE_DIRECTORY}\n"
                       % (self.sbindir, self.config), self.unit("gaztagd@.service"))
 
     def test_template_unit_is_the_plain_one_but_for_listen(self):
