@@ -92,6 +92,13 @@ int gz_set_type_index(const struct gz_set *set, const char *type); /* -1 if unkn
 struct timespec gz_set_loaded_at(const struct gz_set *set);
 double gz_set_load_seconds(const struct gz_set *set);
 
+/* The content hash of the files the set was loaded from (issue 15): 32
+ * lowercase hex digits, XXH3-128 over, in load order, each file's length
+ * (8 bytes little-endian) and the XXH3-128 of its bytes (16 bytes,
+ * canonical).  Paths take no part.  Shown by /health, /gazetteers,
+ * /metrics and every /tag answer; valid as long as the set. */
+const char *gz_set_hash(const struct gz_set *set);
+
 /* GET /lookup (SPEC §8.6): every surface form of every entry that folds to
  * text as a match would (case rules aside), in the order the tagger ranks
  * them (priority, then load order).  Calls fn for each; a negative return
