@@ -19,6 +19,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       gcc libc6-dev pkg-config meson ninja-build python3 \
       libmicrohttpd-dev libjansson-dev libyaml-dev libutf8proc-dev libgumbo-dev \
+      libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -28,7 +29,7 @@ RUN meson setup /build --prefix=/usr --buildtype=release -Dtests=false \
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libyaml-0-2 libutf8proc2 libgumbo1 \
+      libmicrohttpd12 libjansson4 libyaml-0-2 libutf8proc2 libgumbo1 libxxhash0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin gaztag

@@ -65,6 +65,12 @@ struct gz_gazetteer {
 	 * together by gz_gazetteer_free (an entry's fields are not freed one by
 	 * one). */
 	struct gz_strings *strings;
+	/* The file's bytes as read by gz_gazetteer_load[_threads] (zero from
+	 * gz_gazetteer_parse): their length, and their XXH3-128 in canonical
+	 * (big-endian) form, hashed on the thread that read the file.  set.c
+	 * combines them into the set's content hash. */
+	size_t content_len;
+	unsigned char content_hash[16];
 };
 
 /* The largest file read (the other limits that keep a hostile file's

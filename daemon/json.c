@@ -81,7 +81,8 @@ json_t *gz_json_tag_response(const struct gz_tagger *t, const char *text,
 	json_t *spans = gz_json_spans(t, text);
 	if (!spans)
 		return NULL;
-	return json_pack("{s:o, s:s}", "entities", spans, "offsets", gz_offsets_name(opts->offsets));
+	return json_pack("{s:o, s:s, s:s*}", "entities", spans, "offsets",
+			 gz_offsets_name(opts->offsets), "gazetteers", gz_tagger_gazetteers(t));
 }
 
 json_t *gz_json_entry(const struct gz_entry *e)
@@ -272,13 +273,14 @@ int gz_json_write_spans(const struct gz_tagger *t, const char *text, struct gz_b
 
 void gz_json_answer_start_spans(struct gz_json_answer *a, const struct gz_span *spans,
 				size_t n, int explain, const char *text,
-				const struct gz_tag_options *opts)
+				const struct gz_tag_options *opts, const char *gazetteers)
 {
 	a->spans = spans;
 	a->nspans = n;
 	a->text = text;
 	a->offsets = opts->offsets;
 	a->explain = explain;
+	a->gazetteers = gazetteers;
 	a->html = NULL;
 	a->html_len = 0;
 	a->next = 0;
@@ -289,7 +291,7 @@ void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
 			  const char *text, const struct gz_tag_options *opts)
 {
 	gz_json_answer_start_spans(a, gz_tagger_spans(t), gz_tagger_span_count(t),
-				   gz_tagger_explained(t), text, opts);
+				   gz_tagger_explained(t), text, opts, gz_tagger_gazetteers(t));
 }
 
 int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limit)
@@ -308,6 +310,10 @@ int gz_json_answer_write(struct gz_json_answer *a, struct gz_buf *b, size_t limi
 		APPEND_LIT(b, "],\"offsets\":\"");
 		append_cstr(b, gz_offsets_name(a->offsets));
 		gz_buf_append(b, "\"", 1);
+		if (a->gazetteers) {
+			APPEND_LIT(b, ",\"gazetteers\":");
+			append_str(b, a->gazetteers);
+		}
 		if (a->html) {
 			APPEND_LIT(b, ",\"html\":");
 			gz_buf_append_json_string(b, a->html, a->html_len);

@@ -19,8 +19,10 @@
  * 50.450000000000003 (15 digits always survive decimal -> double -> decimal). */
 #define GZ_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
-/* The answer to one tagged text, {"entities":[...],"offsets":"..."} and a
- * newline, written in pieces: the caller hands each piece on (to stdout, to
+/* The answer to one tagged text, {"entities":[...],"offsets":"...",
+ * "gazetteers":"<hash>"} and a newline (the hash: gz_set_hash of the set
+ * the spans came from, so that an archived answer says which gazetteers
+ * made it), written in pieces: the caller hands each piece on (to stdout, to
  * the HTTP connection) before asking for the next, so an answer of any size
  * passes through a buffer of about `limit` bytes, with no jansson tree and
  * no second copy.  The tagger must not run again until the answer is done. */
@@ -30,6 +32,7 @@ struct gz_json_answer {
 	const char *text;
 	enum gz_offsets offsets;
 	int explain;
+	const char *gazetteers; /* the set's gz_set_hash, or NULL: left out */
 	const char *html;   /* annotate=true: the highlighted page, or NULL */
 	size_t html_len;
 	size_t next;  /* the next span to write */
@@ -40,11 +43,12 @@ struct gz_json_answer {
 void gz_json_answer_start(struct gz_json_answer *a, const struct gz_tagger *t,
 			  const char *text, const struct gz_tag_options *opts);
 /* The answer of spans[0..n) over text, which the caller keeps alive (an
- * HTML page's spans, moved onto the page: request.c).  a->html, when the
- * caller sets it, is written last as "html":"..." (in one piece). */
+ * HTML page's spans, moved onto the page: request.c), from the set whose
+ * gz_set_hash is gazetteers.  a->html, when the caller sets it, is written
+ * last as "html":"..." (in one piece). */
 void gz_json_answer_start_spans(struct gz_json_answer *a, const struct gz_span *spans,
 				size_t n, int explain, const char *text,
-				const struct gz_tag_options *opts);
+				const struct gz_tag_options *opts, const char *gazetteers);
 /* Appends the next piece to b: spans until b->len reaches limit, or the
  * rest of the answer.  Returns 1 when the answer is complete, 0 when more
  * is to come, GZ_ENOMEM (b->failed) when memory ran out. */

@@ -465,10 +465,11 @@ static int initial_load(struct gz_reloader *r)
 		return 1;
 	}
 	struct gz_set *set = gz_reloader_acquire(r);
-	gz_log(GZ_LOG_INFO, "loaded %zu entries, %zu names from %zu file%s in %.3f s",
+	gz_log(GZ_LOG_INFO, "loaded %zu entries, %zu names from %zu file%s in %.3f s, gazetteers %s",
 	       gz_set_entry_count(set), gz_set_name_count(set), gz_set_file_count(set),
 	       gz_set_file_count(set) == 1 ? "" : "s",
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       gz_set_hash(set));
 	gz_set_unref(set);
 	return 0;
 }

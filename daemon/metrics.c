@@ -500,6 +500,13 @@ static void write_gazetteers(struct gz_reloader *r, const struct gz_set *set,
 	put(b, "gaztag_gazetteer_names %zu\n", set ? gz_set_name_count(set) : 0);
 	head(b, "gaztag_gazetteer_files", "gauge", "Files in the gazetteer set in service.");
 	put(b, "gaztag_gazetteer_files %zu\n", set ? gz_set_file_count(set) : 0);
+	/* build-info style: the value is always 1, the hash is in the label;
+	 * no sample before the first load (a family may be empty) */
+	head(b, "gaztag_gazetteers_info", "gauge",
+	     "The content hash of the gazetteer set in service (as in /health and every /tag "
+	     "answer), in its label; always 1.");
+	if (set)
+		put(b, "gaztag_gazetteers_info{hash=\"%s\"} 1\n", gz_set_hash(set));
 	if (!r)
 		return;
 	struct gz_reload_status st;

@@ -126,6 +126,7 @@ static void build_and_swap(struct gz_reloader *r, struct gz_reload_outcome *o)
 		o->entries = gz_set_entry_count(set);
 		o->names = gz_set_name_count(set);
 		o->files = gz_set_file_count(set);
+		memcpy(o->hash, gz_set_hash(set), sizeof o->hash);
 	}
 	/* What /health keeps of a failure, copied before taking the lock. */
 	struct gz_diag kept;
@@ -185,8 +186,9 @@ static void log_outcome(const struct gz_reload_outcome *o, unsigned why)
 		       gz_error_format(&o->err, buf, sizeof(buf)));
 	} else {
 		gz_log(GZ_LOG_INFO, "reloaded (%s): %zu entries, %zu names from %zu file%s "
-		       "(generation %llu) in %.3f s", w, o->entries, o->names, o->files,
-		       o->files == 1 ? "" : "s", (unsigned long long)o->generation, o->seconds);
+		       "(generation %llu) in %.3f s, gazetteers %s", w, o->entries, o->names,
+		       o->files, o->files == 1 ? "" : "s", (unsigned long long)o->generation,
+		       o->seconds, o->hash);
 	}
 }
 

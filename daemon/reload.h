@@ -71,6 +71,7 @@ struct gz_reload_outcome {
 	int cancelled;            /* the reloader stopped before building */
 	uint64_t generation;      /* of the set in service after the build */
 	size_t entries, names, files; /* of the set built (rc == 0) */
+	char hash[33];            /* its gz_set_hash (rc == 0) */
 	double seconds;           /* how long the build took */
 	struct gz_error err;      /* the first problem (rc != 0) */
 	struct gz_diag diag;      /* every problem (rc != 0); owned */

@@ -262,7 +262,7 @@ static int tag_html(struct gz_tagger *t, const struct gz_set *set, const char *p
 	if (r)
 		return r;
 	gz_json_answer_start_spans(&out->answer, out->spans, n, gz_tagger_explained(t), page,
-				   &opts->tag);
+				   &opts->tag, gz_set_hash(set));
 	if (opts->annotate) {
 		out->answer.html = out->html.data ? out->html.data : "";
 		out->answer.html_len = out->html.len;
@@ -506,8 +506,9 @@ int gz_request_simple_line(const char *line, size_t n, struct gz_buf *scratch,
 	return skip_ws(p, end) == end;
 }
 
-/* The entities of one NDJSON line, tagged as opts ask: ',"entities":[..]'
- * (and ',"html":".."' with annotate), or 0 appended and the error in e. */
+/* The entities of one NDJSON line, tagged as opts ask:
+ * ',"entities":[..],"gazetteers":".."' (and ',"html":".."' with annotate),
+ * or 0 appended and the error in e. */
 static int line_entities(struct gz_buf *o, struct gz_tagger *t, const struct gz_set *set,
 			 const struct gz_request_options *opts, const char *text, size_t len,
 			 void (*on_tagged)(void *, const struct gz_tagger *, size_t), void *cls,
@@ -522,6 +523,9 @@ static int line_entities(struct gz_buf *o, struct gz_tagger *t, const struct gz_
 		gz_buf_append(o, ",\"entities\":", 12);
 		gz_json_write_span_list(r.answer.spans, r.answer.nspans, r.answer.explain,
 					text, o);
+		gz_buf_append(o, ",\"gazetteers\":\"", 15);
+		gz_buf_append(o, gz_set_hash(set), strlen(gz_set_hash(set)));
+		gz_buf_append(o, "\"", 1);
 		if (r.answer.html) {
 			gz_buf_append(o, ",\"html\":", 8);
 			gz_buf_append_json_string(o, r.answer.html, r.answer.html_len);
@@ -545,7 +549,7 @@ static void line_error(struct gz_buf *o, json_t *error)
 	free(es);
 }
 
-/* One NDJSON line -> one answer line: {"id":..,"entities":[..]} or
+/* One NDJSON line -> one answer line: {"id":..,"entities":[..],"gazetteers":..} or
  * {"id":..,"error":{..}}.  A bad line never fails the others. */
 static void tag_line(struct gz_buf *o, struct gz_buf *scratch, struct gz_tagger *t,
 		     const struct gz_set *set, const struct gz_request_options *base,

@@ -103,10 +103,11 @@ int gz_request_tag(struct gz_tagger *t, const struct gz_set *set, const char *te
 void gz_request_tagged_free(struct gz_request_tagged *r);
 
 /* Tags an NDJSON body: one answer line per non-blank input line, in order,
- * {"id":..,"entities":[..]} or {"id":..,"error":{..}}, appended to out.
- * Each line's options lie over base; a line read as HTML (its "format" or
- * base's) answers {"id":..,"entities":[..]} with offsets into its text, and
- * with annotate {"id":..,"entities":[..],"html":".."}.  A bad line never
+ * {"id":..,"entities":[..],"gazetteers":".."} (the set's gz_set_hash) or
+ * {"id":..,"error":{..}}, appended to out.  Each line's options lie over
+ * base; a line read as HTML (its "format" or base's) answers the same with
+ * offsets into its text, and with annotate
+ * {"id":..,"entities":[..],"gazetteers":"..","html":".."}.  A bad line never
  * fails the others.  on_tagged (may be NULL) is called
  * after each line tagged, with the text's length (for metrics).  Returns 0,
  * or GZ_ENOMEM. */

@@ -337,6 +337,8 @@ enum MHD_Result gz_route_health(struct MHD_Connection *c, struct request *rq)
 		json_object_set_new(j, "loaded_at", iso_time(gz_set_loaded_at(set)));
 		json_object_set_new(j, "load_seconds", json_real(gz_set_load_seconds(set)));
 		json_object_set_new(j, "generation", json_integer((json_int_t)st.generation));
+		/* the content hash every /tag answer carries (issue 15) */
+		json_object_set_new(j, "gazetteers", json_string(gz_set_hash(set)));
 		gz_set_unref(set);
 	} else {
 		status = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -371,7 +373,8 @@ enum MHD_Result gz_route_gazetteers(struct MHD_Connection *c, struct request *rq
 	}
 	struct gz_reload_status st;
 	gz_reloader_status(rq->http->reloader, &st);
-	json_t *j = json_pack("{s:o, s:I, s:o, s:f}", "gazetteers", list,
+	json_t *j = json_pack("{s:o, s:s, s:I, s:o, s:f}", "gazetteers", list,
+			      "hash", gz_set_hash(set),
 			      "generation", (json_int_t)st.generation,
 			      "loaded_at", iso_time(gz_set_loaded_at(set)),
 			      "load_seconds", gz_set_load_seconds(set));
@@ -510,10 +513,11 @@ static enum MHD_Result answer_reload(struct MHD_Connection *c, struct request *r
 		json_object_set_new(json_object_get(j, "error"), "generation",
 				    json_integer((json_int_t)o->generation));
 	} else {
-		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "status", "ok",
+		j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:s}", "status", "ok",
 			      "entries", (json_int_t)o->entries, "names", (json_int_t)o->names,
 			      "files", (json_int_t)o->files,
-			      "generation", (json_int_t)o->generation, "seconds", o->seconds);
+			      "generation", (json_int_t)o->generation, "seconds", o->seconds,
+			      "gazetteers", o->hash);
 	}
 	return gz_http_send_json(c, rq, status, j, NULL);
 }

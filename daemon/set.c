@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "fold.h"
 #include "gazetteer.h"
@@ -61,12 +62,12 @@ struct gz_set {
 	size_t pool_len, pool_cap;
 	struct timespec loaded_at;
 	double load_seconds;
+	char hash[33];               /* gz_set_hash: 32 lowercase hex digits */
 	/* gz_set_adopt: entries, aliases, names, pool and the slot tables are
 	 * borrowed from a mapped snapshot (types' strings too) */
 	void *map;
 	size_t map_len;
 	int borrowed;
-	char hash[33];               /* gz_set_hash */
 };
 
 /* A name being compiled: the scratch of compile_name. */
@@ -759,6 +760,41 @@ static void read_files(char **files, size_t nfiles, struct file_read *reads)
 							       &reads[f].diag);
 }
 
+/* ---------------------------------------------------------- content hash */
+
+/* What a set was loaded from, as one XXH3-128 (issue 15): each file's bytes
+ * are hashed on the thread that read them (gazetteer.c: XXH3_128bits of the
+ * buffer); here, in load order, one 24-byte record per file, its length in
+ * bytes as 8 bytes little-endian then that digest as 16 bytes canonical
+ * (big-endian), and XXH3_128bits over the records, printed canonical as 32
+ * lowercase hex digits.  The lengths keep the files' boundaries (a line
+ * moved from one file to the next changes the hash); paths take no part
+ * (the same files in another directory hash the same).  Cheap: XXH3 runs at
+ * memory speed, and the second pass reads 24 bytes a file. */
+static int set_hash(struct gz_set *s)
+{
+	size_t n = s->gazetteer_count;
+	unsigned char *rec = malloc(n ? n * 24 : 1);
+	if (!rec)
+		return GZ_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = s->gazetteers[i]->content_len;
+		for (int k = 0; k < 8; k++)
+			rec[i * 24 + (size_t)k] = (unsigned char)(len >> (8 * k));
+		memcpy(rec + i * 24 + 8, s->gazetteers[i]->content_hash, 16);
+	}
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(rec, n * 24));
+	free(rec);
+	static const char hex[] = "0123456789abcdef";
+	for (size_t k = 0; k < sizeof c.digest; k++) {
+		s->hash[2 * k] = hex[c.digest[k] >> 4];
+		s->hash[2 * k + 1] = hex[c.digest[k] & 15];
+	}
+	s->hash[32] = 0;
+	return 0;
+}
+
 /* Moves the lines of from to the end of to. */
 static void diag_move(struct gz_diag *to, struct gz_diag *from)
 {
@@ -839,7 +875,7 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			total_aliases += g->entries[i].alias_count;
 	}
 	free(reads);
-	if (r)
+	if (r || (r = set_hash(s)))
 		goto done;
 	/* ids across all files, from what the files say (invalid entries
 	 * included, and entries a syntax error left half done excluded) */
@@ -1017,7 +1053,6 @@ void gz_set_unref(struct gz_set *s)
 }
 
 size_t gz_set_entry_count(const struct gz_set *s) { return s->entry_count; }
-const char *gz_set_hash(const struct gz_set *s) { return s->hash; }
 size_t gz_set_name_count(const struct gz_set *s) { return s->name_count; }
 const struct gz_entry *gz_set_entry(const struct gz_set *s, size_t i) { return &s->entries[i]; }
 size_t gz_set_file_count(const struct gz_set *s) { return s->file_count; }
@@ -1028,6 +1063,7 @@ const char *gz_set_region(const struct gz_set *s, uint32_t id) { return id ? s->
 const char *gz_set_type(const struct gz_set *s, size_t i) { return s->types[i]; }
 struct timespec gz_set_loaded_at(const struct gz_set *s) { return s->loaded_at; }
 double gz_set_load_seconds(const struct gz_set *s) { return s->load_seconds; }
+const char *gz_set_hash(const struct gz_set *s) { return s->hash; }
 const struct gz_trie *gz_set_trie(const struct gz_set *s) { return s->trie; }
 const struct gz_name *gz_set_names(const struct gz_set *s) { return s->names; }
 const char *gz_set_pool(const struct gz_set *s) { return s->pool; }

@@ -123,8 +123,6 @@ struct gz_set *gz_set_ref(struct gz_set *set);
 void gz_set_unref(struct gz_set *set);
 
 size_t gz_set_entry_count(const struct gz_set *set);
-/* The content hash of the files the set was built from (32 hex digits). */
-const char *gz_set_hash(const struct gz_set *set);
 size_t gz_set_name_count(const struct gz_set *set);  /* distinct (entry, folded form) names */
 const struct gz_entry *gz_set_entry(const struct gz_set *set, size_t i);
 const struct gz_entry *gz_set_find(const struct gz_set *set, const char *id);
@@ -144,6 +142,14 @@ int gz_set_type_index(const struct gz_set *set, const char *type); /* -1 if unkn
 /* Wall-clock time the set finished loading, and how long the load took. */
 struct timespec gz_set_loaded_at(const struct gz_set *set);
 double gz_set_load_seconds(const struct gz_set *set);
+
+/* The content hash of the files the set was loaded from (issue 15): 32
+ * lowercase hex digits, XXH3-128 over, in load order, each file's length
+ * (8 bytes little-endian) and the XXH3-128 of its bytes (16 bytes,
+ * canonical).  Paths take no part.  Shown by /health, /gazetteers,
+ * /metrics and every /tag answer; valid as long as the set.  A set mapped
+ * from a snapshot has the hash of the files the snapshot was built from. */
+const char *gz_set_hash(const struct gz_set *set);
 
 /* GET /lookup (SPEC §8.6): every surface form of every entry that folds to
  * text as a match would (case rules aside), in the order the tagger ranks

@@ -947,6 +947,7 @@ int gz_tagger_run(struct gz_tagger *t, const struct gz_set *set, const char *tex
 		opts = &defaults;
 	}
 	t->nspans = t->ngroups = t->nalts = t->ntoks = t->ncands = 0;
+	t->hash = gz_set_hash(set);
 	size_t bad;
 	if (gz_utf8_validate(text, len, &bad) != 0) {
 		if (err)
@@ -1068,6 +1069,11 @@ const char *gz_why_name(enum gz_why why)
 	case GZ_WHY_PRIORITY: return "priority";
 	default: return "only";
 	}
+}
+
+const char *gz_tagger_gazetteers(const struct gz_tagger *t)
+{
+	return t->hash;
 }
 
 size_t gz_tagger_span_count(const struct gz_tagger *t)

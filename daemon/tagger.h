@@ -76,5 +76,9 @@ size_t gz_tagger_span_count(const struct gz_tagger *t);
 /* Whether the last run asked for explanations (options' explain). */
 int gz_tagger_explained(const struct gz_tagger *t);
 const struct gz_span *gz_tagger_spans(const struct gz_tagger *t);
+/* The content hash (gz_set_hash) of the set the last run tagged against,
+ * the answer's "gazetteers": it lives as long as the spans.  NULL before
+ * the first run. */
+const char *gz_tagger_gazetteers(const struct gz_tagger *t);
 
 #endif

@@ -102,6 +102,7 @@ struct gz_tagger {
 	int has_upper;    /* the text has a capital: -1 not known yet */
 	int lang;         /* the text's language (words.h): -1 not known yet */
 	int oom;
+	const char *hash; /* the set's gz_set_hash, kept after the run for the answer */
 };
 
 /* Notes that token (a vocabulary id) follows a capitalised word in the text

@@ -197,6 +197,14 @@ class Daemon:
                                  % (method, path, ctype, data[:200]))
         return status, json.loads(data.decode("utf-8")), hdrs
 
+    def gazetteers_hash(self):
+        """The content hash of the gazetteer set in service, as GET /health
+        shows it: every /tag answer carries it as "gazetteers"."""
+        status, body, _ = self.json("GET", "/health")
+        if status != 200 or not re.fullmatch(r"[0-9a-f]{32}", body.get("gazetteers", "")):
+            raise AssertionError("GET /health: %r %r" % (status, body))
+        return body["gazetteers"]
+
     def tag(self, text, query="", headers=None):
         body = text.encode("utf-8") if isinstance(text, str) else text
         return self.json("POST", "/tag" + query, body,
@@ -364,6 +372,17 @@ class DaemonTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon(**cls.daemon_kwargs)
+        cls._gz_hash = None
+
+    @property
+    def gz_hash(self):
+        """What every answer's "gazetteers" must say: the class's daemon's
+        hash, asked of /health once, when first needed (a test that reloads
+        asks the daemon again)."""
+        cls = type(self)
+        if cls._gz_hash is None:
+            cls._gz_hash = self.d.gazetteers_hash()
+        return cls._gz_hash
 
     @classmethod
     def tearDownClass(cls):
@@ -377,7 +396,8 @@ class DaemonTestCase(unittest.TestCase):
         t0 = time.monotonic()
         status, body, _ = self.d.json("POST", "/tag", b"Kyiv", timeout=timeout)
         self.assertEqual((status, body),
-                         (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
+                         (200, {"entities": [KYIV_SPAN], "offsets": "codepoint",
+                                "gazetteers": self.d.gazetteers_hash()}))
         return time.monotonic() - t0
 
 

@@ -30,7 +30,7 @@ class ContextTest(DaemonTestCase):
             dict(start=0, end=5, text="Paris", alternatives=[PARIS_FR],
                  why={"rule": "qualifier", "qualifier": "texas"}, **PARIS_TX),
             dict(start=7, end=12, text="Texas", why={"rule": "only"}, **TEXAS),
-        ], "offsets": "codepoint"}))
+        ], "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_without_explain_no_why(self):
         status, body, _ = self.d.tag("Paris, Texas.")
@@ -73,8 +73,9 @@ class ContextTest(DaemonTestCase):
             '{"id":1,"entities":[{"start":0,"end":15,"text":"Oleh Syniehubov","type":"person",'
             '"id":"oleh-syniehubov","name":"Oleh Syniehubov","why":{"rule":"only"}},'
             '{"start":23,"end":33,"text":"Syniehubov","type":"person","id":"oleh-syniehubov",'
-            '"name":"Oleh Syniehubov","via":"name-part","why":{"rule":"name-part"}}]}',
-            '{"id":2,"entities":[]}'])
+            '"name":"Oleh Syniehubov","via":"name-part","why":{"rule":"name-part"}}],'
+            '"gazetteers":"%s"}' % self.gz_hash,
+            '{"id":2,"entities":[],"gazetteers":"%s"}' % self.gz_hash])
 
     def test_imported_common_word_and_curated_sentence_start(self):
         status, body, _ = self.d.tag("Turkey said no. Said is a town, said Said.")

@@ -242,9 +242,10 @@ class DebTest(unittest.TestCase):
                     lines = set(f.read().splitlines())
                 listen = " --listen 127.0.0.1:%i" if "@" in name else ""
                 self.assertTrue({
-                    "ExecStart=/usr/sbin/gaztagd --config %s%s" % (CONFIG, listen),
+                    "ExecStart=/usr/sbin/gaztagd --config %s%s --cache ${STATE_DIRECTORY}"
+                    % (CONFIG, listen),
                     "ReadOnlyPaths=%s %s" % (PACKAGED_GAZETTEERS, CONFIG),
-                    "DynamicUser=yes",
+                    "DynamicUser=yes", "StateDirectory=%N",
                 } <= lines, sorted(lines))
 
     def test_maintainer_scripts_enable_and_start_the_service_and_add_no_user(self):

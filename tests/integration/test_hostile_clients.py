@@ -424,7 +424,8 @@ class ProtocolAbuseTest(DaemonTestCase):
         status, hdrs, body = parse_response(data)
         self.assertEqual(status, 200)
         self.assertEqual(hdrs["connection"].lower(), "close")
-        self.assertEqual(json.loads(body), {"entities": [KYIV_SPAN], "offsets": "codepoint"})
+        self.assertEqual(json.loads(body), {"entities": [KYIV_SPAN], "offsets": "codepoint",
+                                            "gazetteers": self.gz_hash})
 
     def test_http_1_0_with_keep_alive_keeps_the_connection(self):
         s = self.d.raw_socket()

@@ -225,13 +225,15 @@ class HtmlTagTest(gzharness.DaemonTestCase):
                                          {"Content-Type": "application/x-ndjson"})
         expected = json.loads(want[2])
         self.assertEqual((status, json.loads(data)),
-                         (200, {"id": 1, "entities": expected["entities"]}))
+                         (200, {"id": 1, "entities": expected["entities"],
+                                "gazetteers": expected["gazetteers"]}))
         line = json.dumps({"id": 2, "text": text})
         status, _, data = self.d.request("POST", "/tag?format=html&offsets=utf16",
                                          (line + "\n").encode(),
                                          {"Content-Type": "application/x-ndjson"})
         self.assertEqual((status, json.loads(data)),
-                         (200, {"id": 2, "entities": expected["entities"]}))
+                         (200, {"id": 2, "entities": expected["entities"],
+                                "gazetteers": expected["gazetteers"]}))
 
     def test_ndjson_a_bad_page_fails_its_line_only(self):
         deep = "<div>" * 100000 + "Kyiv"
@@ -253,7 +255,7 @@ class HtmlTagTest(gzharness.DaemonTestCase):
                 self.assertEqual(answers[0]["id"], 1)
                 self.assertEqual(answers[0]["error"]["code"], "html_too_complex")
                 self.assertEqual(answers[1:], [
-                    {"id": 2, "entities": [kyiv]},
+                    {"id": 2, "entities": [kyiv], "gazetteers": self.gz_hash},
                     {"id": 3, "error": {"code": "bad_parameter", "message":
                                         "bad value 'pdf' for format (expected text or html)"}}])
 
@@ -311,6 +313,7 @@ class HtmlTagTest(gzharness.DaemonTestCase):
                  "id": "ernst-young", "name": "Ernst & Young"},
             ],
             "offsets": "codepoint",
+            "gazetteers": self.gz_hash,
             "html": '<p>President <b><mark class="gz-person" data-gz-id="volodymyr-zelensky">'
                     'Volodymyr</mark></b><mark class="gz-person" data-gz-id="volodymyr-zelensky">'
                     ' Zelensky</mark> met <a href="/t"><mark class="gz-person" '
@@ -331,7 +334,8 @@ class HtmlTagTest(gzharness.DaemonTestCase):
         status, _, data = self.d.request("POST", "/tag", line.encode(),
                                          {"Content-Type": "application/x-ndjson"})
         self.assertEqual((status, json.loads(data)), (200, {
-            "id": "a", "entities": want["entities"], "html": want["html"]}))
+            "id": "a", "entities": want["entities"], "gazetteers": self.gz_hash,
+            "html": want["html"]}))
 
     def test_annotated_news_pages_keep_their_markup(self):
         for name, expected in PAGES.items():
@@ -420,7 +424,7 @@ class HtmlTagTest(gzharness.DaemonTestCase):
         status, body, _ = self.post_html(b"<p><b>Kyiv</b></p>")
         self.assertEqual((status, body), (200, {"entities": [
             {"start": 6, "end": 10, "text": "Kyiv", "type": "place", "id": "kyiv",
-             "name": "Kyiv"}], "offsets": "codepoint"}))
+             "name": "Kyiv"}], "offsets": "codepoint", "gazetteers": self.gz_hash}))
         status, body, _ = self.d.json("GET", "/health")
         self.assertEqual((status, body["status"]), (200, "ok"))
 
@@ -473,6 +477,7 @@ class TagCommandTest(gzharness.DaemonTestCase):
         self.assertEqual([json.loads(line) for line in out.decode().splitlines()], [
             {"id": 1, "entities": [{"start": 3, "end": 7, "text": "Kyiv", "type": "place",
                                     "id": "kyiv", "name": "Kyiv"}],
+             "gazetteers": self.gz_hash,  # --tag's: the daemon's, on the same files
              "html": '<b><mark class="gz-place" data-gz-id="kyiv">Kyiv</mark></b>'},
             {"id": 2, "error": {"code": "bad_parameter", "message":
                                 "annotate=true goes with HTML (Content-Type: text/html, "

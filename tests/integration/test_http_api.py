@@ -57,12 +57,12 @@ class TagRawTest(DaemonTestCase):
     def test_raw_text_plain(self):
         status, body, _ = self.d.tag(TEXT)
         self.assertEqual(status, 200)
-        self.assertEqual(body, {"entities": TEXT_ENTITIES, "offsets": "codepoint"})
+        self.assertEqual(body, {"entities": TEXT_ENTITIES, "offsets": "codepoint", "gazetteers": self.gz_hash})
 
     def test_raw_without_content_type(self):
         status, body, _ = self.d.json("POST", "/tag", TEXT)
         self.assertEqual((status, body),
-                         (200, {"entities": TEXT_ENTITIES, "offsets": "codepoint"}))
+                         (200, {"entities": TEXT_ENTITIES, "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_raw_octet_stream_and_charset_utf8(self):
         for ct in ("application/octet-stream", "text/plain; charset=utf-8",
@@ -83,7 +83,7 @@ class TagRawTest(DaemonTestCase):
 
     def test_empty_body(self):
         status, body, _ = self.d.tag("")
-        self.assertEqual((status, body), (200, {"entities": [], "offsets": "codepoint"}))
+        self.assertEqual((status, body), (200, {"entities": [], "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_possessive_longest_ambiguity_case_and_folding(self):
         text = ("Zelensky's men held the Sea of Azov. Azov fought. US not us. "
@@ -129,14 +129,14 @@ class OffsetsTest(DaemonTestCase):
         status, body, _ = self.d.tag(self.TEXT)
         self.assertEqual((status, body),
                          (200, {"entities": self.expected("codepoint"),
-                                "offsets": "codepoint"}))
+                                "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_query_parameter(self):
         for unit in ("codepoint", "utf16", "byte"):
             with self.subTest(unit=unit):
                 status, body, _ = self.d.tag(self.TEXT, "?offsets=" + unit)
                 self.assertEqual((status, body),
-                                 (200, {"entities": self.expected(unit), "offsets": unit}))
+                                 (200, {"entities": self.expected(unit), "offsets": unit, "gazetteers": self.gz_hash}))
 
     def test_json_field(self):
         for unit in ("codepoint", "utf16", "byte"):
@@ -145,7 +145,7 @@ class OffsetsTest(DaemonTestCase):
                     "POST", "/tag", json.dumps({"text": self.TEXT, "offsets": unit}),
                     {"Content-Type": "application/json"})
                 self.assertEqual((status, body),
-                                 (200, {"entities": self.expected(unit), "offsets": unit}))
+                                 (200, {"entities": self.expected(unit), "offsets": unit, "gazetteers": self.gz_hash}))
 
     def test_offsets_slice_the_posted_text(self):
         text = "«Kyiv» — 𝔸 Mariupol, Zürich"
@@ -170,7 +170,7 @@ class QueryParameterTest(DaemonTestCase):
     def test_types_filter(self):
         status, body, _ = self.d.tag(TEXT, "?types=person")
         self.assertEqual(body, {"entities": [span(0, 8, "Zelensky", ZELENSKY)],
-                                "offsets": "codepoint"})
+                                "offsets": "codepoint", "gazetteers": self.gz_hash})
         status, body, _ = self.d.tag(TEXT, "?types=person,place")
         self.assertEqual(body["entities"], TEXT_ENTITIES)
 
@@ -182,7 +182,7 @@ class QueryParameterTest(DaemonTestCase):
         status, body, _ = self.d.tag("Kyiv Oblast", "?overlaps=all")
         self.assertEqual((status, body), (200, {"entities": [
             span(0, 11, "Kyiv Oblast", KYIV_OBLAST),
-            span(0, 4, "Kyiv", KYIV)], "offsets": "codepoint"}))
+            span(0, 4, "Kyiv", KYIV)], "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_overlaps_longest(self):
         status, body, _ = self.d.tag("Kyiv Oblast", "?overlaps=longest")
@@ -193,7 +193,7 @@ class QueryParameterTest(DaemonTestCase):
                                      "?types=place&overlaps=all&offsets=utf16")
         self.assertEqual((status, body), (200, {"entities": [
             span(3, 14, "Kyiv Oblast", KYIV_OBLAST),
-            span(3, 7, "Kyiv", KYIV)], "offsets": "utf16"}))
+            span(3, 7, "Kyiv", KYIV)], "offsets": "utf16", "gazetteers": self.gz_hash}))
 
     def test_bad_overlaps(self):
         status, body, _ = self.d.tag("Kyiv", "?overlaps=some")
@@ -229,14 +229,14 @@ class TagJsonTest(DaemonTestCase):
     def test_text_only(self):
         status, body, _ = self.post({"text": TEXT})
         self.assertEqual((status, body),
-                         (200, {"entities": TEXT_ENTITIES, "offsets": "codepoint"}))
+                         (200, {"entities": TEXT_ENTITIES, "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_all_fields(self):
         status, body, _ = self.post({"text": "😀 Kyiv Oblast", "types": ["place"],
                                      "overlaps": "all", "offsets": "utf16"})
         self.assertEqual((status, body), (200, {"entities": [
             span(3, 14, "Kyiv Oblast", KYIV_OBLAST),
-            span(3, 7, "Kyiv", KYIV)], "offsets": "utf16"}))
+            span(3, 7, "Kyiv", KYIV)], "offsets": "utf16", "gazetteers": self.gz_hash}))
 
     def test_types_as_string(self):
         status, body, _ = self.post({"text": TEXT, "types": "person"})
@@ -248,7 +248,7 @@ class TagJsonTest(DaemonTestCase):
             json.dumps({"text": "Zürich", "offsets": "codepoint", "types": ["place"]}),
             {"Content-Type": "application/json; charset=utf-8"})
         self.assertEqual((status, body), (200, {
-            "entities": [span(0, 6, "Zürich", ZURICH)], "offsets": "codepoint"}))
+            "entities": [span(0, 6, "Zürich", ZURICH)], "offsets": "codepoint", "gazetteers": self.gz_hash}))
 
     def test_escaped_text_and_nul(self):
         status, body, _ = self.post(None, raw='{"text": "Kyiv\\u0000Mari\\u0075pol"}')
@@ -323,20 +323,20 @@ class TagNdjsonTest(DaemonTestCase):
             '{"id": 9, "text": "Kyiv", "colour": "red"}',
         ])
         self.assertEqual(status, 200)
-        self.assertEqual(answers[0], {"id": 1, "entities": [span(0, 4, "Kyiv", KYIV)]})
+        self.assertEqual(answers[0], {"id": 1, "entities": [span(0, 4, "Kyiv", KYIV)], "gazetteers": self.gz_hash})
         self.assertEqual(answers[1], {"id": "b", "entities": [
-            span(0, 4, "Azov", SEA_OF_AZOV)]})
+            span(0, 4, "Azov", SEA_OF_AZOV)], "gazetteers": self.gz_hash})
         self.assertEqual(answers[2]["id"], None)
         self.assertEqual(answers[2]["error"]["code"], "bad_json")
         self.assertEqual(answers[3], {"id": None, "entities": [
-            span(0, 8, "Mariupol", MARIUPOL)]})
+            span(0, 8, "Mariupol", MARIUPOL)], "gazetteers": self.gz_hash})
         self.assertEqual(answers[4], {"id": 5, "error": {
             "code": "bad_parameter", "message": '"text" must be a string'}})
         self.assertEqual(answers[5], {"id": 6, "error": {
             "code": "bad_parameter",
             "message": "unknown type 'nosuch' in types (loaded types: person, place, unit)"}})
         self.assertEqual(answers[6], {"id": {"doc": 7}, "entities": [
-            span(0, 6, "Zürich", ZURICH), span(10, 14, "Kyiv", KYIV)]})
+            span(0, 6, "Zürich", ZURICH), span(10, 14, "Kyiv", KYIV)], "gazetteers": self.gz_hash})
         self.assertEqual(answers[7], {"id": None, "error": {
             "code": "bad_json", "message": 'expected a JSON object with a "text" field'}})
         self.assertEqual(answers[8], {"id": 9, "error": {
@@ -352,14 +352,15 @@ class TagNdjsonTest(DaemonTestCase):
         answers = [json.loads(x) for x in data.decode().splitlines()]
         self.assertEqual(answers, [
             {"id": 1, "entities": [span(0, 11, "Kyiv Oblast", KYIV_OBLAST),
-                                   span(0, 4, "Kyiv", KYIV)]},
-            {"id": 2, "entities": [span(0, 4, "Kyiv", KYIV)]}])
+                                   span(0, 4, "Kyiv", KYIV)], "gazetteers": self.gz_hash},
+            {"id": 2, "entities": [span(0, 4, "Kyiv", KYIV)], "gazetteers": self.gz_hash}])
 
     def test_other_ndjson_type_names(self):
         for ct in ("application/ndjson", "application/jsonl"):
             with self.subTest(ct=ct):
                 status, answers = self.post(['{"id": 1, "text": "Kyiv"}'], ct)
-                self.assertEqual(answers, [{"id": 1, "entities": [span(0, 4, "Kyiv", KYIV)]}])
+                self.assertEqual(answers, [{"id": 1, "entities": [span(0, 4, "Kyiv", KYIV)],
+                                            "gazetteers": self.gz_hash}])
 
     def test_empty_body_empty_answer(self):
         status, answers = self.post([])
@@ -379,6 +380,7 @@ class OtherEndpointsTest(DaemonTestCase):
         self.assertEqual(status, 200)
         self.assertRegex(body.pop("loaded_at"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertIsInstance(body.pop("load_seconds"), float)
+        self.assertRegex(body.pop("gazetteers"), r"^[0-9a-f]{32}$")
         self.assertEqual(body, {"status": "ok", "entries": 10, "names": 16, "files": 3,
                                 "generation": 1, "version": gzharness.project_version()})
 
@@ -391,7 +393,8 @@ class OtherEndpointsTest(DaemonTestCase):
         status, body, _ = self.d.json("GET", "/gazetteers")
         self.assertRegex(body.pop("loaded_at"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertIsInstance(body.pop("load_seconds"), float)
-        self.assertEqual((status, body), (200, {"generation": 1, "gazetteers": [
+        self.assertEqual((status, body), (200, {"generation": 1, "hash": self.gz_hash,
+                                                "gazetteers": [
             {"path": os.path.join(GAZETTEERS, "people.yaml"), "type": "person",
              "entries": 2, "names": 4},
             {"path": os.path.join(GAZETTEERS, "places.yaml"), "type": "place",

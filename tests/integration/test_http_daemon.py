@@ -273,13 +273,19 @@ class ReloadTest(TempDirTestCase):
                     "message": "POST /reload needs 'Authorization: Bearer <reload_token>'"}}))
                 self.assertEqual(hdrs["www-authenticate"], "Bearer")
 
+        first = d.gazetteers_hash()
         self.set_places(PLACES_EXTRA)
         status, body, _ = self.reload(d)
         self.assertIsInstance(body.pop("seconds"), float)
+        # the new set's content hash: another file, another hash
+        second = body.pop("gazetteers")
+        self.assertRegex(second, r"^[0-9a-f]{32}$")
+        self.assertNotEqual(second, first)
         self.assertEqual((status, body), (200, {"status": "ok", "entries": 11, "names": 17,
                                                 "files": 3, "generation": 2}))
         status, body, _ = d.tag("Odesa")
         self.assertEqual([e["id"] for e in body["entities"]], ["odesa"])
+        self.assertEqual(body["gazetteers"], second)
 
         # A broken file: 422, the old set stays in service, /health says why.
         self.set_places(PLACES_EXTRA + "  - id: odesa\n    name: Odessa\n")
@@ -294,11 +300,13 @@ class ReloadTest(TempDirTestCase):
         self.assertIsInstance(health.pop("load_seconds"), float)
         self.assertEqual((status, health), (200, {"status": "ok", "entries": 11, "names": 17,
                                                   "files": 3, "generation": 2,
+                                                  "gazetteers": second,
                                                   "version": project_version()}))
         self.assertEqual(failure["message"], body["error"]["message"])
         self.assertRegex(failure["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         status, body, _ = d.tag("Odesa")
         self.assertEqual([e["id"] for e in body["entities"]], ["odesa"])
+        self.assertEqual(body["gazetteers"], second)  # the old set answers
         self.assertIsNotNone(d.wait_log(
             "gaztagd: error: reload (POST /reload) failed, keeping the old"))
 
@@ -311,8 +319,11 @@ class ReloadTest(TempDirTestCase):
         status, health, _ = d.json("GET", "/health")
         health.pop("loaded_at")
         self.assertIsInstance(health.pop("load_seconds"), float)
+        third = health.pop("gazetteers")
+        self.assertNotIn(third, (first, second))
         self.assertEqual(health, {"status": "ok", "entries": 12, "names": 18, "files": 3,
                                   "generation": 3, "version": project_version()})
+        self.assertEqual(d.tag("Lviv")[1]["gazetteers"], third)
         self.assertEqual(d.stop(), 0)
 
     def test_failed_sighup_reload_is_logged(self):

@@ -161,7 +161,8 @@ class HostileTest(DaemonTestCase):
                          headers={"Content-Type": "text/plain"}, encode_chunked=True)
             r = conn.getresponse()
             self.assertEqual((r.status, json.loads(r.read())),
-                             (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
+                             (200, {"entities": [KYIV_SPAN], "offsets": "codepoint",
+                                    "gazetteers": self.gz_hash}))
         finally:
             conn.close()
 
@@ -169,7 +170,8 @@ class HostileTest(DaemonTestCase):
         body = b"Kyiv" + b" a" * ((LIMIT - 4) // 2)
         self.assertEqual(len(body), LIMIT)
         status, got, _ = self.d.json("POST", "/tag", body)
-        self.assertEqual((status, got), (200, {"entities": [KYIV_SPAN], "offsets": "codepoint"}))
+        self.assertEqual((status, got), (200, {"entities": [KYIV_SPAN], "offsets": "codepoint",
+                                               "gazetteers": self.gz_hash}))
         # One byte over: refused from the headers (a client that sends the
         # body anyway may see the connection closed under it).
         status, _, got = parse_response(self.d.send_raw(
@@ -184,7 +186,8 @@ class HostileTest(DaemonTestCase):
         self.assertEqual([(e["start"], e["end"], e["text"]) for e in body["entities"]],
                          [(0, 4, "Kyiv"), (5, 13, "Mariupol")])
         status, body, _ = self.d.json("POST", "/tag", b"\x00" * 10000)
-        self.assertEqual((status, body), (200, {"entities": [], "offsets": "codepoint"}))
+        self.assertEqual((status, body), (200, {"entities": [], "offsets": "codepoint",
+                                                "gazetteers": self.gz_hash}))
 
     def test_random_bytes_get_correct_answers_or_400(self):
         rng = random.Random(20261125)

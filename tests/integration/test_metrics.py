@@ -184,6 +184,7 @@ class PromtoolTest(MetricsCase):
             "gaztag_gazetteer_entries": "gauge",
             "gaztag_gazetteer_names": "gauge",
             "gaztag_gazetteer_files": "gauge",
+            "gaztag_gazetteers_info": "gauge",
             "gaztag_gazetteer_generation": "gauge",
             "gaztag_reloads_total": "counter",
             "gaztag_reload_last_success_timestamp_seconds": "gauge",
@@ -377,6 +378,10 @@ class GaugesTest(MetricsCase):
         self.assertEqual(m.get("gaztag_gazetteer_entries"), health["entries"])
         self.assertEqual(m.get("gaztag_gazetteer_names"), health["names"])
         self.assertEqual(m.get("gaztag_gazetteer_files"), health["files"])
+        # the content hash, build-info style: one series, its label /health's hash
+        info = [k for k in m.s if k[0] == "gaztag_gazetteers_info"]
+        self.assertEqual(info, [("gaztag_gazetteers_info", (("hash", health["gazetteers"]),))])
+        self.assertEqual(m.get("gaztag_gazetteers_info", hash=health["gazetteers"]), 1)
         self.assertEqual((health["entries"], health["names"], health["files"]), (10, 16, 3))
         self.assertEqual(m.get("gaztag_gazetteer_generation"), health["generation"])
         loaded = calendar.timegm(time.strptime(health["loaded_at"], "%Y-%m-%dT%H:%M:%SZ"))

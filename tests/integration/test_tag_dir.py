@@ -319,12 +319,14 @@ class TagDirTest(gzharness.DaemonTestCase):
         self.assertEqual([l["path"] for l in lines],
                          sorted(self.rels, key=lambda r: r.encode("utf-8")))
         for line, data in zip(lines, raw):
-            self.assertEqual(set(line), {"path", "entities"})
-            # The answer's members, byte for byte, behind the path.
+            self.assertEqual(set(line), {"path", "entities", "gazetteers"})
+            # The answer's members, byte for byte, behind the path (all
+            # but "offsets", which the options say).
             want = self.expected[line["path"]]
             members = want[1:want.rindex(b',"offsets":')]
+            gz = b',"gazetteers":"%s"' % json.loads(want)["gazetteers"].encode()
             self.assertEqual(data, b'{"path":' + json.dumps(line["path"], ensure_ascii=False)
-                             .encode() + b"," + members + b"}", line["path"])
+                             .encode() + b"," + members + gz + b"}", line["path"])
         self.assertEqual(summary(err), (len(self.rels), 0, 0, self.total_entities()))
         self.assertEqual([n for n in os.listdir(self.tmp) if n.startswith(".tag-dir")], [])
 

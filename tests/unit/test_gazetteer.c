@@ -803,6 +803,77 @@ static void test_same_surface_form_in_two_entries_is_not_an_error(void **state)
 	gz_set_unref(set);
 }
 
+/* ------------------------------------------------------- content hash */
+
+static const char HASH_PLACES[] = "type: place\nentries:\n  - {id: kyiv, name: Kyiv}\n\n";
+static const char HASH_UNITS[] = "type: unit\nentries:\n  - {id: azov-regiment, name: Azov}\n";
+
+/* Loads paths[0..n) in that order; the load must succeed.  Returns the
+ * set's hash, copied into out. */
+static const char *hash_of(char *const *paths, size_t n, char out[33])
+{
+	struct gz_set *set = NULL;
+	assert_int_equal(gz_set_load((const char *const *)paths, n, NULL, &set, NULL), 0);
+	const char *h = gz_set_hash(set);
+	assert_int_equal(strlen(h), 32);
+	assert_int_equal(strspn(h, "0123456789abcdef"), 32);
+	memcpy(out, h, 33);
+	gz_set_unref(set);
+	return out;
+}
+
+static void test_set_hash_is_content_not_paths(void **state)
+{
+	(void)state;
+	char *d1 = temp_dir(), *d2 = temp_dir();
+	char *p1[2] = { write_file(d1, "places.yaml", HASH_PLACES, strlen(HASH_PLACES)),
+			write_file(d1, "units.yaml", HASH_UNITS, strlen(HASH_UNITS)) };
+	/* the same bytes under other names, in another directory */
+	char *p2[2] = { write_file(d2, "a.yaml", HASH_PLACES, strlen(HASH_PLACES)),
+			write_file(d2, "b.yml", HASH_UNITS, strlen(HASH_UNITS)) };
+	char h1[33], h2[33], h3[33];
+	hash_of(p1, 2, h1);
+	assert_string_equal(hash_of(p2, 2, h2), h1);
+	/* loaded twice: the same */
+	assert_string_equal(hash_of(p1, 2, h3), h1);
+	/* by directory, as gaztagd loads them: the same files, the same order */
+	assert_string_equal(hash_of(&d2, 1, h3), h1);
+	/* What it is, computed with xxhsum's xxh128sum (xxhash 0.8.1) from the
+	 * documented scheme: per file its length as 8 bytes little-endian and
+	 * `xxh128sum FILE` as 16 bytes, then xxh128sum of those 48 bytes. */
+	assert_string_equal(h1, "d30bd5e4738dc2d1614f00dd144e6893");
+	remove_dir(d1, p1, 2);
+	remove_dir(d2, p2, 2);
+}
+
+static void test_set_hash_follows_bytes_order_and_boundaries(void **state)
+{
+	(void)state;
+	char *dir = temp_dir();
+	/* places' blank last line moved to the start of units: the same bytes
+	 * end to end, another boundary */
+	const char *moved_places = "type: place\nentries:\n  - {id: kyiv, name: Kyiv}\n";
+	const char *moved_units = "\ntype: unit\nentries:\n  - {id: azov-regiment, name: Azov}\n";
+	/* one byte changed: Kyiv -> Kyiw */
+	const char *changed = "type: place\nentries:\n  - {id: kyiv, name: Kyiw}\n\n";
+	char *p[6] = { write_file(dir, "p.yaml", HASH_PLACES, strlen(HASH_PLACES)),
+		       write_file(dir, "u.yaml", HASH_UNITS, strlen(HASH_UNITS)),
+		       write_file(dir, "mp.yaml", moved_places, strlen(moved_places)),
+		       write_file(dir, "mu.yaml", moved_units, strlen(moved_units)),
+		       write_file(dir, "c.yaml", changed, strlen(changed)),
+		       NULL };
+	char base[33], h[33];
+	hash_of(p, 2, base);
+	char *swapped[2] = { p[1], p[0] };
+	assert_string_not_equal(hash_of(swapped, 2, h), base);
+	char *moved[2] = { p[2], p[3] };
+	assert_string_not_equal(hash_of(moved, 2, h), base);
+	char *one_byte[2] = { p[4], p[1] };
+	assert_string_not_equal(hash_of(one_byte, 2, h), base);
+	assert_string_not_equal(hash_of(p, 1, h), base); /* a file fewer */
+	remove_dir(dir, p, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +915,8 @@ int main(void)
 		cmocka_unit_test(test_missing_file_reported),
 		cmocka_unit_test(test_directory_loads_yaml_files_sorted_by_name),
 		cmocka_unit_test(test_same_surface_form_in_two_entries_is_not_an_error),
+		cmocka_unit_test(test_set_hash_is_content_not_paths),
+		cmocka_unit_test(test_set_hash_follows_bytes_order_and_boundaries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

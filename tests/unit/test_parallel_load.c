@@ -235,9 +235,10 @@ static void test_big_file_keys_after_entries(void **state)
 
 /* ------------------------------------------------- the files of a set */
 
-/* Loads paths with n threads; returns the problems, one per line. */
+/* Loads paths with n threads; returns the problems, one per line, and
+ * the set's hash in hash ("" when the load failed). */
 static char *set_load_with(unsigned threads, const char *const *paths, size_t n, int *rc,
-			   size_t *entries)
+			   size_t *entries, char hash[33])
 {
 	struct gz_diag diag;
 	struct gz_set *set = NULL;
@@ -246,6 +247,7 @@ static char *set_load_with(unsigned threads, const char *const *paths, size_t n,
 	*rc = gz_set_load(paths, n, &diag, &set, NULL);
 	gz_set_load_threads(0);
 	*entries = set ? gz_set_entry_count(set) : 0;
+	snprintf(hash, 33, "%s", set ? gz_set_hash(set) : "");
 	gz_set_unref(set);
 	char *s = joined(&diag);
 	gz_diag_clear(&diag);
@@ -267,8 +269,9 @@ static void test_parallel_load_reports_problems_in_file_order(void **state)
 	}
 	int rc1, rc4;
 	size_t e1, e4;
-	char *one = set_load_with(1, (const char *const *)&dir, 1, &rc1, &e1);
-	char *four = set_load_with(4, (const char *const *)&dir, 1, &rc4, &e4);
+	char h1[33], h4[33];
+	char *one = set_load_with(1, (const char *const *)&dir, 1, &rc1, &e1, h1);
+	char *four = set_load_with(4, (const char *const *)&dir, 1, &rc4, &e4, h4);
 	assert_int_equal(rc1, GZ_ELOAD);
 	assert_int_equal(rc4, GZ_ELOAD);
 	assert_string_equal(one, four);
@@ -308,8 +311,9 @@ static void test_parallel_load_duplicate_ids_across_files(void **state)
 	paths[4] = write_file(dir, "e.yaml", e, strlen(e));
 	int rc1, rc4;
 	size_t e1, e4;
-	char *one = set_load_with(1, (const char *const *)&dir, 1, &rc1, &e1);
-	char *four = set_load_with(4, (const char *const *)&dir, 1, &rc4, &e4);
+	char h1[33], h4[33];
+	char *one = set_load_with(1, (const char *const *)&dir, 1, &rc1, &e1, h1);
+	char *four = set_load_with(4, (const char *const *)&dir, 1, &rc4, &e4, h4);
 	assert_int_equal(rc1, GZ_ELOAD);
 	assert_int_equal(rc4, GZ_ELOAD);
 	assert_string_equal(one, four);
@@ -330,14 +334,18 @@ static void test_parallel_load_duplicate_ids_across_files(void **state)
 	unlink(paths[3]);
 	char *ok_paths[2] = { paths[1], paths[4] };
 	unsigned long before = gz_gazetteer_chunked_reads();
-	one = set_load_with(1, (const char *const *)ok_paths, 2, &rc1, &e1);
+	one = set_load_with(1, (const char *const *)ok_paths, 2, &rc1, &e1, h1);
 	assert_int_equal(gz_gazetteer_chunked_reads(), before);
-	four = set_load_with(4, (const char *const *)ok_paths, 2, &rc4, &e4);
+	four = set_load_with(4, (const char *const *)ok_paths, 2, &rc4, &e4, h4);
 	assert_int_equal(gz_gazetteer_chunked_reads(), before + 1);
 	assert_int_equal(rc1, 0);
 	assert_int_equal(rc4, 0);
 	assert_int_equal(e1, 60001);
 	assert_int_equal(e4, e1);
+	/* the files hashed on the reading threads, the big one read in
+	 * pieces: the same content hash as one thread's */
+	assert_int_equal(strlen(h1), 32);
+	assert_string_equal(h4, h1);
 	free(one);
 	free(four);
 	free(t.data);
