@@ -45,12 +45,15 @@ void gz_diag_add(struct gz_diag *d, const char *file, int line, int column,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	int n = line > 0 ? snprintf(NULL, 0, "%s:%d:%d: %s", file, line, column, msg)
-			 : snprintf(NULL, 0, "%s: %s", file, msg);
+	int n = !file ? (int)strlen(msg)
+		: line > 0 ? snprintf(NULL, 0, "%s:%d:%d: %s", file, line, column, msg)
+		: snprintf(NULL, 0, "%s: %s", file, msg);
 	out = malloc((size_t)n + 1);
 	if (!out)
 		return; /* out of memory while reporting: the count below still fails the load */
-	if (line > 0)
+	if (!file)
+		memcpy(out, msg, (size_t)n + 1);
+	else if (line > 0)
 		snprintf(out, (size_t)n + 1, "%s:%d:%d: %s", file, line, column, msg);
 	else
 		snprintf(out, (size_t)n + 1, "%s: %s", file, msg);

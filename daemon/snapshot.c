@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,23 +78,50 @@ size_t gz_snapshot_checksum_offset(void)
 	return offsetof(struct header, checksum);
 }
 
-unsigned long long gz_snapshot_checksum(const void *buf, size_t len)
+/* The checksum is a tree: XXH3-64 of each SUM_BLOCK bytes of the file (the
+ * checksum field read as zero), then XXH3-64 of those digests, so that
+ * threads share the hashing of a big file. */
+#define SUM_BLOCK ((size_t)8 << 20)
+
+static uint64_t block_sum(const char *buf, size_t len, size_t k)
 {
 	static const uint64_t zero = 0;
-	size_t at = offsetof(struct header, checksum);
+	size_t at = offsetof(struct header, checksum), lo = k * SUM_BLOCK;
+	size_t n = len - lo < SUM_BLOCK ? len - lo : SUM_BLOCK;
+	if (k || len < at + sizeof(zero))
+		return XXH3_64bits(buf + lo, n);
 	XXH3_state_t *st = XXH3_createState();
 	if (!st)
-		return 0;
+		return 0; /* no memory: a mismatch, reported as corruption */
 	XXH3_64bits_reset(st);
-	if (len >= at + sizeof(zero)) {
-		XXH3_64bits_update(st, buf, at);
-		XXH3_64bits_update(st, &zero, sizeof(zero));
-		XXH3_64bits_update(st, (const char *)buf + at + sizeof(zero), len - at - sizeof(zero));
-	} else {
-		XXH3_64bits_update(st, buf, len);
-	}
-	unsigned long long h = XXH3_64bits_digest(st);
+	XXH3_64bits_update(st, buf, at);
+	XXH3_64bits_update(st, &zero, sizeof(zero));
+	XXH3_64bits_update(st, buf + at + sizeof(zero), n - at - sizeof(zero));
+	uint64_t h = XXH3_64bits_digest(st);
 	XXH3_freeState(st);
+	return h;
+}
+
+static size_t sum_blocks(size_t len)
+{
+	return len ? (len + SUM_BLOCK - 1) / SUM_BLOCK : 0;
+}
+
+static uint64_t combine_sums(const uint64_t *sums, size_t n)
+{
+	return XXH3_64bits(sums, n * sizeof(*sums));
+}
+
+unsigned long long gz_snapshot_checksum(const void *buf, size_t len)
+{
+	size_t n = sum_blocks(len);
+	uint64_t *sums = malloc((n ? n : 1) * sizeof(*sums));
+	if (!sums)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		sums[k] = block_sum(buf, len, k);
+	uint64_t h = combine_sums(sums, n);
+	free(sums);
 	return h;
 }
 
@@ -101,7 +129,6 @@ unsigned long long gz_snapshot_checksum(const void *buf, size_t len)
 
 struct writer {
 	FILE *f;
-	XXH3_state_t *hash;
 	uint64_t at;
 	int failed;
 };
@@ -112,7 +139,6 @@ static void put(struct writer *w, const void *p, size_t len)
 		return;
 	if (fwrite(p, 1, len, w->f) != len)
 		w->failed = 1;
-	XXH3_64bits_update(w->hash, p, len);
 	w->at += len;
 }
 
@@ -245,19 +271,15 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	if (!tmp)
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
 	snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-	struct writer w = { .f = fopen(tmp, "wbx"), .hash = XXH3_createState() };
-	if (!w.f || !w.hash) {
+	struct writer w = { .f = fopen(tmp, "w+bx") };
+	if (!w.f) {
 		int e = errno;
-		if (w.f)
-			fclose(w.f);
-		XXH3_freeState(w.hash);
 		gz_error_set(err, GZ_EIO, "%s: cannot create: %s", tmp, strerror(e));
 		free(tmp);
 		return GZ_EIO;
 	}
 	static char buf[1 << 20];
 	setvbuf(w.f, buf, _IOFBF, sizeof buf);
-	XXH3_64bits_reset(w.hash);
 	put(&w, &h, sizeof(h));
 
 	/* strings, in strings_len's order, and the offsets the tables need */
@@ -358,12 +380,20 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	free(files);
 	free(region_off);
 
-	uint64_t sum = XXH3_64bits_digest(w.hash);
-	XXH3_freeState(w.hash);
+	/* the checksum, over the file as written, read back through a map */
 	int e = errno;
-	if (!w.failed && (fseek(w.f, (long)offsetof(struct header, checksum), SEEK_SET) ||
-			  fwrite(&sum, sizeof(sum), 1, w.f) != 1 || fflush(w.f) || fsync(fileno(w.f))))
+	void *map = MAP_FAILED;
+	if (!w.failed && (fflush(w.f) ||
+			  (map = mmap(NULL, h.file_size, PROT_READ, MAP_SHARED, fileno(w.f), 0)) ==
+			  MAP_FAILED))
 		w.failed = 1, e = errno;
+	if (!w.failed) {
+		uint64_t sum = gz_snapshot_checksum(map, h.file_size);
+		munmap(map, h.file_size);
+		if (pwrite(fileno(w.f), &sum, sizeof(sum), offsetof(struct header, checksum)) !=
+		    (ssize_t)sizeof(sum) || fsync(fileno(w.f)))
+			w.failed = 1, e = errno;
+	}
 	if (fclose(w.f) && !w.failed)
 		w.failed = 1, e = errno;
 	if (!w.failed && rename(tmp, path))
@@ -396,61 +426,176 @@ static int rel_in(gz_rel rel, uint64_t field, uint64_t lo, uint64_t len, uint64_
 	return 1;
 }
 
-static int check_entries(const char *name, const struct header *h, const char *base,
-			 struct gz_error *err)
+/* The checks of the big sections and the checksum, cut in shares that
+ * threads take at once: reading a big snapshot is bound by how fast its
+ * pages are read, and each share reads its own.  A share records its first
+ * problem. */
+enum problem {
+	P_NONE, P_ENTRY_STRING, P_ENTRY_ALIASES, P_ENTRY_VALUE, P_ALIAS, P_NAME, P_ID, P_TRIE
+};
+
+struct share {
+	const char *base;
+	const struct header *h;
+	const struct gz_trie_parts *trie;
+	size_t len;
+	unsigned t, n;
+	uint64_t *sums;
+	enum problem problem;
+	uint64_t at;             /* the entry, alias or name */
+	const char *why;         /* P_TRIE */
+	int id_empty;            /* an empty id slot seen */
+};
+
+static void share_range(uint64_t count, const struct share *sh, uint64_t *lo, uint64_t *hi)
 {
+	*lo = count * sh->t / sh->n;
+	*hi = count * (sh->t + 1) / sh->n;
+}
+
+static int check_share_entries(struct share *sh)
+{
+	const struct header *h = sh->h;
 	uint64_t s_off = h->sec[S_STRINGS].off, s_len = h->sec[S_STRINGS].len;
 	uint64_t a_off = h->sec[S_ALIASES].off, a_len = h->sec[S_ALIASES].len;
-	const struct gz_entry *entries = (const void *)(base + h->sec[S_ENTRIES].off);
-	uint64_t t;
-	for (uint64_t e = 0; e < h->entry_count; e++) {
+	const struct gz_entry *entries = (const void *)(sh->base + h->sec[S_ENTRIES].off);
+	uint64_t t, lo, hi;
+	share_range(h->entry_count, sh, &lo, &hi);
+	for (uint64_t e = lo; e < hi; e++) {
 		const struct gz_entry *en = &entries[e];
 		uint64_t at = h->sec[S_ENTRIES].off + e * sizeof(*en);
+		sh->at = e;
 #define IN_STRINGS(field) rel_in(en->field, at + offsetof(struct gz_entry, field), s_off, s_len, &t)
 		if (!IN_STRINGS(id_rel) || !IN_STRINGS(name_rel) || !IN_STRINGS(type_rel) ||
 		    !IN_STRINGS(file_rel) || (en->attrs_rel && !IN_STRINGS(attrs_rel)))
-			FAIL("%s: corrupted: entry %llu names a string outside the strings section",
-			     name, (unsigned long long)e);
+			return sh->problem = P_ENTRY_STRING;
 #undef IN_STRINGS
-		if (en->alias_count) {
-			if (!rel_in(en->aliases_rel, at + offsetof(struct gz_entry, aliases_rel), a_off,
-				    a_len, &t) || (t - a_off) % sizeof(struct gz_alias) ||
-			    (t - a_off) / sizeof(struct gz_alias) + en->alias_count > h->alias_count)
-				FAIL("%s: corrupted: entry %llu's aliases lie outside the aliases section",
-				     name, (unsigned long long)e);
-		}
+		if (en->alias_count &&
+		    (!rel_in(en->aliases_rel, at + offsetof(struct gz_entry, aliases_rel), a_off, a_len,
+			     &t) ||
+		     (t - a_off) % sizeof(struct gz_alias) ||
+		     (t - a_off) / sizeof(struct gz_alias) + en->alias_count > h->alias_count))
+			return sh->problem = P_ENTRY_ALIASES;
 		if (en->type_index < 0 || (uint64_t)en->type_index >= h->type_count ||
-		    en->name_case < 0 || en->name_case > GZ_CASE_PROPER || en->country > h->region_count ||
-		    en->admin1 > h->region_count || en->id_region > h->region_count)
-			FAIL("%s: corrupted: entry %llu has a value out of range", name,
-			     (unsigned long long)e);
+		    en->name_case < 0 || en->name_case > GZ_CASE_PROPER ||
+		    en->country > h->region_count || en->admin1 > h->region_count ||
+		    en->id_region > h->region_count)
+			return sh->problem = P_ENTRY_VALUE;
 	}
-	const struct gz_alias *aliases = (const void *)(base + a_off);
-	for (uint64_t a = 0; a < h->alias_count; a++) {
+	const struct gz_alias *aliases = (const void *)(sh->base + a_off);
+	share_range(h->alias_count, sh, &lo, &hi);
+	for (uint64_t a = lo; a < hi; a++) {
 		uint64_t at = a_off + a * sizeof(*aliases) + offsetof(struct gz_alias, text_rel);
+		sh->at = a;
 		if (!rel_in(aliases[a].text_rel, at, s_off, s_len, &t) || aliases[a].case_rule < 0 ||
 		    aliases[a].case_rule > GZ_CASE_PROPER)
-			FAIL("%s: corrupted: alias %llu is out of range", name, (unsigned long long)a);
+			return sh->problem = P_ALIAS;
 	}
-	const struct gz_name *names = (const void *)(base + h->sec[S_NAMES].off);
-	for (uint64_t n = 0; n < h->name_count; n++) {
+	const struct gz_name *names = (const void *)(sh->base + h->sec[S_NAMES].off);
+	share_range(h->name_count, sh, &lo, &hi);
+	for (uint64_t n = lo; n < hi; n++) {
 		const struct gz_name *nm = &names[n];
+		sh->at = n;
 		if (nm->entry >= h->entry_count || nm->form > entries[nm->entry].alias_count ||
 		    nm->type >= h->type_count || nm->case_rule > GZ_CASE_PROPER ||
 		    (uint64_t)nm->lead + nm->lead_len > h->pool_len ||
 		    (uint64_t)nm->trail + nm->trail_len > h->pool_len ||
 		    (nm->case_rule == GZ_CASE_SENSITIVE &&
 		     (uint64_t)nm->cased + nm->cased_len > h->pool_len))
-			FAIL("%s: corrupted: name %llu is out of range", name, (unsigned long long)n);
+			return sh->problem = P_NAME;
 	}
-	const uint32_t *ids = (const void *)(base + h->sec[S_ID_SLOTS].off);
-	int empty = 0;
-	for (uint64_t i = 0; i <= h->id_mask; i++) {
+	const uint32_t *ids = (const void *)(sh->base + h->sec[S_ID_SLOTS].off);
+	share_range(h->id_mask + 1, sh, &lo, &hi);
+	for (uint64_t i = lo; i < hi; i++) {
 		if (ids[i] > h->entry_count)
-			FAIL("%s: corrupted: the id index names no entry", name);
-		empty |= ids[i] == 0;
+			return sh->problem = P_ID;
+		sh->id_empty |= ids[i] == 0;
 	}
-	if (!empty)
+	return 0;
+}
+
+static void *check_share(void *arg)
+{
+	struct share *sh = arg;
+	for (size_t k = sh->t; k < sum_blocks(sh->len); k += sh->n)
+		sh->sums[k] = block_sum(sh->base, sh->len, k);
+	if (check_share_entries(sh) || sh->t + 1 != sh->n)
+		return NULL;
+	if (sh->trie->node_first[sh->trie->node_count] != sh->h->payload_count)
+		sh->why = "the payload count disagrees";
+	else
+		sh->why = gz_trie_check_parts(sh->trie, sh->h->name_count);
+	if (sh->why)
+		sh->problem = P_TRIE;
+	return NULL;
+}
+
+/* Runs the shares (on up to GZ_SNAPSHOT_THREADS threads for a big file) and
+ * reports the problem a one-thread pass would meet first, the checksum's
+ * before any. */
+#define GZ_SNAPSHOT_THREADS 8
+#define SMALL_SNAPSHOT ((size_t)64 << 20)
+static int check_sections(const char *name, const struct header *h, const char *base, size_t len,
+			  const struct gz_trie_parts *trie, struct gz_error *err)
+{
+	unsigned n = 1;
+	if (len >= SMALL_SNAPSHOT) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c < 1 ? 1 : c > GZ_SNAPSHOT_THREADS ? GZ_SNAPSHOT_THREADS : (unsigned)c;
+	}
+	struct share shares[GZ_SNAPSHOT_THREADS];
+	uint64_t *sums = malloc((sum_blocks(len) ? sum_blocks(len) : 1) * sizeof(*sums));
+	if (!sums)
+		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	pthread_t tid[GZ_SNAPSHOT_THREADS];
+	unsigned started = 0;
+	for (unsigned t = 0; t < n; t++)
+		shares[t] = (struct share){ base, h, trie, len, t, n, sums, P_NONE, 0, NULL, 0 };
+	for (unsigned t = 1; t < n; t++)
+		if (pthread_create(&tid[t], NULL, check_share, &shares[t]) == 0)
+			started = t;
+		else
+			break;
+	/* shares no thread took are run here */
+	for (unsigned t = started + 1; t < n; t++)
+		check_share(&shares[t]);
+	check_share(&shares[0]);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	uint64_t sum = combine_sums(sums, sum_blocks(len));
+	free(sums);
+	if (sum != h->checksum)
+		FAIL("%s: checksum mismatch: the file is corrupted", name);
+	uint64_t s_len = h->sec[S_STRINGS].len;
+	if (s_len == 0 || base[h->sec[S_STRINGS].off + s_len - 1] != '\0')
+		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
+	const struct share *first = NULL;
+	int id_empty = 0;
+	for (unsigned t = 0; t < n; t++) {
+		id_empty |= shares[t].id_empty;
+		if (shares[t].problem && (!first || shares[t].problem < first->problem))
+			first = &shares[t];
+	}
+	unsigned long long at = first ? first->at : 0;
+	switch (first ? first->problem : P_NONE) {
+	case P_NONE:
+		break;
+	case P_ENTRY_STRING:
+		FAIL("%s: corrupted: entry %llu names a string outside the strings section", name, at);
+	case P_ENTRY_ALIASES:
+		FAIL("%s: corrupted: entry %llu's aliases lie outside the aliases section", name, at);
+	case P_ENTRY_VALUE:
+		FAIL("%s: corrupted: entry %llu has a value out of range", name, at);
+	case P_ALIAS:
+		FAIL("%s: corrupted: alias %llu is out of range", name, at);
+	case P_NAME:
+		FAIL("%s: corrupted: name %llu is out of range", name, at);
+	case P_ID:
+		FAIL("%s: corrupted: the id index names no entry", name);
+	case P_TRIE:
+		FAIL("%s: corrupted: %s", name, first->why);
+	}
+	if (!id_empty)
 		FAIL("%s: corrupted: the id index has no empty slot", name);
 	return 0;
 }
@@ -485,8 +630,6 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 	if (h.file_size != len)
 		FAIL("%s: truncated or extended: its header says %llu bytes, the file has %zu", name,
 		     (unsigned long long)h.file_size, len);
-	if (gz_snapshot_checksum(buf, len) != h.checksum)
-		FAIL("%s: checksum mismatch: the file is corrupted", name);
 	if (memchr(h.hash, 0, sizeof h.hash) == NULL || memchr(h.key, 0, sizeof h.key) == NULL)
 		FAIL("%s: corrupted: bad hash field", name);
 	if (want_key && strcmp(h.key, want_key) != 0)
@@ -539,10 +682,23 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 			FAIL("%s: corrupted: the %s section lies outside the file", name,
 			     section_names[s]);
 	}
-	uint64_t s_len = h.sec[S_STRINGS].len;
-	if (s_len == 0 || base[h.sec[S_STRINGS].off + s_len - 1] != '\0')
-		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
-	int r = check_entries(name, &h, base, err);
+#define SEC(s) ((const void *)(base + h.sec[s].off))
+	struct gz_trie_parts tp = {
+		.tokens = { SEC(S_TOK_POOL), h.token_pool_len, SEC(S_TOK_OFFS), h.token_count,
+			    SEC(S_TOK_SLOTS), h.token_mask, SEC(S_TOK_FILTER), h.token_filter_mask },
+		.gaps = { SEC(S_GAP_POOL), h.gap_pool_len, SEC(S_GAP_OFFS), h.gap_count,
+			  SEC(S_GAP_SLOTS), h.gap_mask, NULL, 0 },
+		.edges = h.has_edges ? SEC(S_EDGES) : NULL,
+		.edge_mask = h.edge_mask,
+		.node_count = h.node_count,
+		.has_children = SEC(S_HAS_CHILDREN),
+		.node_first = SEC(S_NODE_FIRST),
+		.payloads = SEC(S_PAYLOADS),
+		.root_child = SEC(S_ROOT_CHILD),
+		.start_filter = SEC(S_START_FILTER),
+		.start_filter_mask = h.start_filter_mask,
+	};
+	int r = check_sections(name, &h, base, len, &tp, err);
 	if (r)
 		return r;
 
@@ -576,31 +732,6 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		files[i] = (struct gz_file_info){ strings + file_recs[i].path,
 						  strings + file_recs[i].type, file_recs[i].entries,
 						  file_recs[i].names };
-	}
-#define SEC(s) ((const void *)(base + h.sec[s].off))
-	struct gz_trie_parts tp = {
-		.tokens = { SEC(S_TOK_POOL), h.token_pool_len, SEC(S_TOK_OFFS), h.token_count,
-			    SEC(S_TOK_SLOTS), h.token_mask, SEC(S_TOK_FILTER), h.token_filter_mask },
-		.gaps = { SEC(S_GAP_POOL), h.gap_pool_len, SEC(S_GAP_OFFS), h.gap_count,
-			  SEC(S_GAP_SLOTS), h.gap_mask, NULL, 0 },
-		.edges = h.has_edges ? SEC(S_EDGES) : NULL,
-		.edge_mask = h.edge_mask,
-		.node_count = h.node_count,
-		.has_children = SEC(S_HAS_CHILDREN),
-		.node_first = SEC(S_NODE_FIRST),
-		.payloads = SEC(S_PAYLOADS),
-		.root_child = SEC(S_ROOT_CHILD),
-		.start_filter = SEC(S_START_FILTER),
-		.start_filter_mask = h.start_filter_mask,
-	};
-	if (h.payload_count != tp.node_first[h.node_count]) {
-		r = gz_error_set(err, GZ_ELOAD, "%s: corrupted: the payload count disagrees", name);
-		goto out;
-	}
-	const char *why = gz_trie_check_parts(&tp, h.name_count);
-	if (why) {
-		r = gz_error_set(err, GZ_ELOAD, "%s: corrupted: %s", name, why);
-		goto out;
 	}
 	struct gz_set_parts sp = {
 		.entries = SEC(S_ENTRIES), .entry_count = h.entry_count,
