@@ -45,12 +45,16 @@ void gz_diag_add(struct gz_diag *d, const char *file, int line, int column,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	int n = line > 0 ? snprintf(NULL, 0, "%s:%d:%d: %s", file, line, column, msg)
-			 : snprintf(NULL, 0, "%s: %s", file, msg);
+	/* file NULL: the message names its file itself (a snapshot's checks) */
+	int n = !file ? snprintf(NULL, 0, "%s", msg)
+		: line > 0 ? snprintf(NULL, 0, "%s:%d:%d: %s", file, line, column, msg)
+			   : snprintf(NULL, 0, "%s: %s", file, msg);
 	out = malloc((size_t)n + 1);
 	if (!out)
 		return; /* out of memory while reporting: the count below still fails the load */
-	if (line > 0)
+	if (!file)
+		snprintf(out, (size_t)n + 1, "%s", msg);
+	else if (line > 0)
 		snprintf(out, (size_t)n + 1, "%s:%d:%d: %s", file, line, column, msg);
 	else
 		snprintf(out, (size_t)n + 1, "%s: %s", file, msg);

@@ -47,6 +47,8 @@ struct gz_diag {
 };
 
 void gz_diag_init(struct gz_diag *d);
+/* Adds FILE:LINE:COL: message (FILE: message when line is 0; the message
+ * alone when file is NULL, for a message that names its file itself). */
 void gz_diag_add(struct gz_diag *d, const char *file, int line, int column,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void gz_diag_clear(struct gz_diag *d);
