@@ -274,7 +274,8 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	struct writer w = { .f = fopen(tmp, "w+bx") };
 	if (!w.f) {
 		int e = errno;
-		gz_error_set(err, GZ_EIO, "%s: cannot create: %s", tmp, strerror(e));
+		gz_error_set(err, GZ_EIO, "%s: cannot create %s beside it: %s", path, tmp,
+			     strerror(e));
 		free(tmp);
 		return GZ_EIO;
 	}
