@@ -25,7 +25,7 @@ import urllib.request
 # The tests' harness holds the helpers that bench shares with them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tests", "integration"))
-from gzharness import free_port  # noqa: E402
+from gzharness import free_port, memory_kb  # noqa: E402
 
 
 def make_inputs(corpus, mb, tmp):
@@ -47,15 +47,6 @@ def make_inputs(corpus, mb, tmp):
     with open(nd, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return raw, nd, n
-
-
-def rss_kb(pid):
-    got = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                got[line.split(":")[0]] = int(line.split()[1])
-    return got
 
 
 class Daemon:
@@ -142,7 +133,7 @@ def main():
     try:
         for name, b in bins:
             daemons[name] = Daemon(b, a.gazetteers, os.path.join(tmp, name + ".log"))
-            res["runs"][name] = {"binary": b, "rss_idle_kb": rss_kb(daemons[name].proc.pid)["VmRSS"]}
+            res["runs"][name] = {"binary": b, "rss_idle_kb": memory_kb(daemons[name].proc.pid)["VmRSS"]}
         answers = {}
         times = {(n, k): [] for n, _ in bins for k in ("raw", "ndjson")}
         firsts = {n: [] for n, _ in bins}
@@ -174,7 +165,7 @@ def main():
             # after the request is sent: the answer's first byte, its last
             r["ndjson"]["first_byte_median_s"] = round(statistics.median(f[0] for f in firsts[name]), 4)
             r["ndjson"]["last_byte_median_s"] = round(statistics.median(f[1] for f in firsts[name]), 4)
-            m = rss_kb(daemons[name].proc.pid)
+            m = memory_kb(daemons[name].proc.pid)
             r["rss_after_kb"], r["rss_peak_kb"] = m["VmRSS"], m["VmHWM"]
             print("%-8s raw %6.1f MB/s (median %6.1f)  ndjson %6.1f MB/s (median %6.1f, first byte "
                   "%.3f s of %.3f)  RSS idle %d MB, after %d MB, peak %d MB" % (

@@ -335,6 +335,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def memory_kb(pid):
+    """A process's memory in KiB: VmRSS and VmHWM of /proc/PID/status, and
+    Pss (its share of the pages it shares with others) of smaps_rollup;
+    {} when the process is gone.  The tests and bench/ ask this one."""
+    got = {}
+    try:
+        for name, keys in (("status", ("VmRSS:", "VmHWM:")), ("smaps_rollup", ("Pss:",))):
+            with open("/proc/%d/%s" % (pid, name)) as f:
+                for line in f:
+                    if line.startswith(keys):
+                        got[line.split(":")[0]] = int(line.split()[1])
+    except OSError:
+        pass
+    return got
+
+
 def wait_for(pred, timeout, step=0.05):
     """pred()'s first true value, polled every step seconds for up to
     timeout seconds; its last (false) value after that."""
