@@ -1149,10 +1149,11 @@ void gz_set_parts(const struct gz_set *s, struct gz_set_parts *p)
 	};
 }
 
-void gz_set_hand_over_map(struct gz_set *s, void *map, size_t map_len)
+void gz_set_hand_over_map(struct gz_set *s, void *map, size_t map_len, double seconds)
 {
 	s->map = map;
 	s->map_len = map_len;
+	s->load_seconds = seconds;
 }
 
 struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,

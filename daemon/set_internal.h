@@ -64,8 +64,9 @@ void gz_set_parts(const struct gz_set *set, struct gz_set_parts *p);
  * out of memory (nothing is freed then). */
 struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
 			    const char *hash);
-/* Gives set the mapping its borrowed arrays lie in, unmapped with it. */
-void gz_set_hand_over_map(struct gz_set *set, void *map, size_t map_len);
+/* Gives set the mapping its borrowed arrays lie in, unmapped with it, and
+ * how long mapping and checking it took (gz_set_load_seconds). */
+void gz_set_hand_over_map(struct gz_set *set, void *map, size_t map_len, double seconds);
 
 /* The files gz_set_load reads for paths, in its order (malloc'd strings in
  * a malloc'd array); problems (a missing path) counted and added to diag. */

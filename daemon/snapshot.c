@@ -16,12 +16,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -427,10 +429,9 @@ static int rel_in(gz_rel rel, uint64_t field, uint64_t lo, uint64_t len, uint64_
 	return 1;
 }
 
-/* The checks of the big sections and the checksum, cut in shares that
- * threads take at once: reading a big snapshot is bound by how fast its
- * pages are read, and each share reads its own.  A share records its first
- * problem. */
+/* The checks of the entries, aliases, names and id slots, cut in pieces
+ * that threads take at once (reading a big snapshot is bound by how fast
+ * its pages are read).  A piece records its first problem. */
 enum problem {
 	P_NONE, P_ENTRY_STRING, P_ENTRY_ALIASES, P_ENTRY_VALUE, P_ALIAS, P_NAME, P_ID, P_TRIE
 };
@@ -440,11 +441,9 @@ struct share {
 	const struct header *h;
 	const struct gz_trie_parts *trie;
 	size_t len;
-	unsigned t, n;
-	uint64_t *sums;
+	unsigned t, n;           /* piece t of n */
 	enum problem problem;
 	uint64_t at;             /* the entry, alias or name */
-	const char *why;         /* P_TRIE */
 	int id_empty;            /* an empty id slot seen */
 };
 
@@ -515,23 +514,45 @@ static int check_share_entries(struct share *sh)
 	return 0;
 }
 
-static void *check_share(void *arg)
+/* One pass over a snapshot's sections: jobs (the trie's checks, PIECES
+ * pieces of the other sections, the checksum's blocks) taken in turn by
+ * every thread, so that none waits while another has work. */
+#define PIECES 64
+struct check_run {
+	const char *base;
+	const struct header *h;
+	const struct gz_trie_parts *trie;
+	size_t len;
+	struct share *pieces;
+	unsigned npieces;
+	uint64_t *sums;
+	size_t nblocks;
+	const char *trie_why;
+	atomic_size_t next;
+};
+
+static void *check_jobs(void *arg)
 {
-	struct share *sh = arg;
-	for (size_t k = sh->t; k < sum_blocks(sh->len); k += sh->n)
-		sh->sums[k] = block_sum(sh->base, sh->len, k);
-	if (check_share_entries(sh) || sh->t + 1 != sh->n)
-		return NULL;
-	if (sh->trie->node_first[sh->trie->node_count] != sh->h->payload_count)
-		sh->why = "the payload count disagrees";
-	else
-		sh->why = gz_trie_check_parts(sh->trie, sh->h->name_count);
-	if (sh->why)
-		sh->problem = P_TRIE;
-	return NULL;
+	struct check_run *run = arg;
+	for (;;) {
+		size_t j = atomic_fetch_add(&run->next, 1);
+		if (j == 0) {
+			if (run->trie->node_first[run->trie->node_count] != run->h->payload_count)
+				run->trie_why = "the payload count disagrees";
+			else
+				run->trie_why = gz_trie_check_parts(run->trie, run->h->name_count);
+		} else if (j <= run->npieces) {
+			check_share_entries(&run->pieces[j - 1]);
+		} else if (j <= run->npieces + run->nblocks) {
+			size_t k = j - 1 - run->npieces;
+			run->sums[k] = block_sum(run->base, run->len, k);
+		} else {
+			return NULL;
+		}
+	}
 }
 
-/* Runs the shares (on up to GZ_SNAPSHOT_THREADS threads for a big file) and
+/* Runs the jobs (on up to GZ_SNAPSHOT_THREADS threads for a big file) and
  * reports the problem a one-thread pass would meet first, the checksum's
  * before any. */
 #define GZ_SNAPSHOT_THREADS 8
@@ -539,46 +560,49 @@ static void *check_share(void *arg)
 static int check_sections(const char *name, const struct header *h, const char *base, size_t len,
 			  const struct gz_trie_parts *trie, struct gz_error *err)
 {
-	unsigned n = 1;
+	unsigned n = 1, npieces = 1;
 	if (len >= SMALL_SNAPSHOT) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		n = c < 1 ? 1 : c > GZ_SNAPSHOT_THREADS ? GZ_SNAPSHOT_THREADS : (unsigned)c;
+		npieces = PIECES;
 	}
-	struct share shares[GZ_SNAPSHOT_THREADS];
-	uint64_t *sums = malloc((sum_blocks(len) ? sum_blocks(len) : 1) * sizeof(*sums));
-	if (!sums)
+	struct check_run run = { .base = base, .h = h, .trie = trie, .len = len,
+				 .npieces = npieces, .nblocks = sum_blocks(len) };
+	atomic_init(&run.next, 0);
+	run.pieces = calloc(npieces, sizeof(*run.pieces));
+	run.sums = malloc((run.nblocks ? run.nblocks : 1) * sizeof(*run.sums));
+	if (!run.pieces || !run.sums) {
+		free(run.pieces);
+		free(run.sums);
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
+	}
+	for (unsigned k = 0; k < npieces; k++)
+		run.pieces[k] = (struct share){ base, h, trie, len, k, npieces, P_NONE, 0, 0 };
 	pthread_t tid[GZ_SNAPSHOT_THREADS];
 	unsigned started = 0;
-	for (unsigned t = 0; t < n; t++)
-		shares[t] = (struct share){ base, h, trie, len, t, n, sums, P_NONE, 0, NULL, 0 };
-	for (unsigned t = 1; t < n; t++)
-		if (pthread_create(&tid[t], NULL, check_share, &shares[t]) == 0)
-			started = t;
-		else
-			break;
-	/* shares no thread took are run here */
-	for (unsigned t = started + 1; t < n; t++)
-		check_share(&shares[t]);
-	check_share(&shares[0]);
-	for (unsigned t = 1; t <= started; t++)
+	while (started + 1 < n && pthread_create(&tid[started], NULL, check_jobs, &run) == 0)
+		started++;
+	check_jobs(&run);
+	for (unsigned t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
-	uint64_t sum = combine_sums(sums, sum_blocks(len));
-	free(sums);
+	uint64_t sum = combine_sums(run.sums, run.nblocks);
+	free(run.sums);
+	const struct share *first = NULL;
+	int id_empty = 0;
+	for (unsigned k = 0; k < npieces; k++) {
+		id_empty |= run.pieces[k].id_empty;
+		if (run.pieces[k].problem && (!first || run.pieces[k].problem < first->problem))
+			first = &run.pieces[k];
+	}
+	enum problem problem = first ? first->problem : run.trie_why ? P_TRIE : P_NONE;
+	unsigned long long at = first ? first->at : 0;
+	free(run.pieces);
 	if (sum != h->checksum)
 		FAIL("%s: checksum mismatch: the file is corrupted", name);
 	uint64_t s_len = h->sec[S_STRINGS].len;
 	if (s_len == 0 || base[h->sec[S_STRINGS].off + s_len - 1] != '\0')
 		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
-	const struct share *first = NULL;
-	int id_empty = 0;
-	for (unsigned t = 0; t < n; t++) {
-		id_empty |= shares[t].id_empty;
-		if (shares[t].problem && (!first || shares[t].problem < first->problem))
-			first = &shares[t];
-	}
-	unsigned long long at = first ? first->at : 0;
-	switch (first ? first->problem : P_NONE) {
+	switch (problem) {
 	case P_NONE:
 		break;
 	case P_ENTRY_STRING:
@@ -594,7 +618,7 @@ static int check_sections(const char *name, const struct header *h, const char *
 	case P_ID:
 		FAIL("%s: corrupted: the id index names no entry", name);
 	case P_TRIE:
-		FAIL("%s: corrupted: %s", name, first->why);
+		FAIL("%s: corrupted: %s", name, run.trie_why);
 	}
 	if (!id_empty)
 		FAIL("%s: corrupted: the id index has no empty slot", name);
@@ -765,6 +789,8 @@ out:
 int gz_snapshot_load(const char *path, const char *want_key, struct gz_set **out,
 		     struct gz_error *err)
 {
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -789,6 +815,8 @@ int gz_snapshot_load(const char *path, const char *want_key, struct gz_set **out
 		munmap(map, len);
 		return r;
 	}
-	gz_set_hand_over_map(*out, map, len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	gz_set_hand_over_map(*out, map, len,
+			     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
