@@ -529,6 +529,10 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		[S_HAS_CHILDREN] = h.node_count,
 		[S_START_FILTER] = (h.start_filter_mask + 1) * sizeof(uint64_t),
 	};
+	/* each section where the writer puts it, right after the one before:
+	 * a section moved elsewhere in the file (over another) is refused,
+	 * though every index in it would be in bounds */
+	uint64_t at = (sizeof(h) + 63) & ~(uint64_t)63;
 	for (int s = 0; s < S_COUNT; s++) {
 		if (h.sec[s].len != lens[s])
 			FAIL("%s: corrupted: the %s section is %llu bytes, its counts say %llu", name,
@@ -538,7 +542,15 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		    h.sec[s].len > len - h.sec[s].off)
 			FAIL("%s: corrupted: the %s section lies outside the file", name,
 			     section_names[s]);
+		if (h.sec[s].off != at)
+			FAIL("%s: corrupted: the %s section is at %llu, not at %llu where the one "
+			     "before it ends", name, section_names[s],
+			     (unsigned long long)h.sec[s].off, (unsigned long long)at);
+		at = (at + h.sec[s].len + 63) & ~(uint64_t)63;
 	}
+	if (at != len)
+		FAIL("%s: corrupted: the sections end at %llu, the file at %zu", name,
+		     (unsigned long long)at, len);
 	uint64_t s_len = h.sec[S_STRINGS].len;
 	if (s_len == 0 || base[h.sec[S_STRINGS].off + s_len - 1] != '\0')
 		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
