@@ -387,10 +387,13 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
  * a section at base) lands inside [lo, lo + len); *target gets it. */
 static int rel_in(gz_rel rel, uint64_t field, uint64_t lo, uint64_t len, uint64_t *target)
 {
-	/* field and the section bounds are under 2^62: no overflow */
+	/* field and the section bounds are under 2^62: once rel is known to lie
+	 * in [-field, 2^62], the sum cannot overflow (rel is checked before the
+	 * sum is made: a rel near INT64_MAX overflowed it, fuzz_snapshot) */
+	if (rel < -(int64_t)field || rel > INT64_MAX / 2)
+		return 0;
 	int64_t t = (int64_t)field + rel;
-	if (rel < -(int64_t)field || rel > INT64_MAX / 2 || t < (int64_t)lo ||
-	    (uint64_t)t - lo >= len)
+	if (t < (int64_t)lo || (uint64_t)t - lo >= len)
 		return 0;
 	*target = (uint64_t)t;
 	return 1;

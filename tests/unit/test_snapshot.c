@@ -624,6 +624,12 @@ static void test_damaged_records_are_corrupted(void **state)
 	assert_string_equal(refused(c, f->len, NULL),
 			    "x.gzs: corrupted: entry 2 has a value out of range");
 	e[2].type_index = 0;
+	/* an offset so large that adding it to the field's place overflowed
+	 * (UBSan, found by fuzz_snapshot: regress-rel-overflow) */
+	e[1].name_rel = INT64_MAX - 1491;
+	fix_checksum(c, f->len);
+	assert_string_equal(refused(c, f->len, NULL),
+			    "x.gzs: corrupted: entry 1 names a string outside the strings section");
 	e[1].name_rel = -(gz_rel)h.sec[1].off;
 	fix_checksum(c, f->len);
 	assert_string_equal(refused(c, f->len, NULL),
