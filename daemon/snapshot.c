@@ -281,8 +281,9 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 		free(tmp);
 		return GZ_EIO;
 	}
-	static char buf[1 << 20];
-	setvbuf(w.f, buf, _IOFBF, sizeof buf);
+	char *buf = malloc(1 << 20); /* this writer's own: writers may run at once */
+	if (buf)
+		setvbuf(w.f, buf, _IOFBF, 1 << 20);
 	put(&w, &h, sizeof(h));
 
 	/* strings, in strings_len's order, and the offsets the tables need */
@@ -397,7 +398,9 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 		    (ssize_t)sizeof(sum) || fsync(fileno(w.f)))
 			w.failed = 1, e = errno;
 	}
-	if (fclose(w.f) && !w.failed)
+	int closed = fclose(w.f);
+	free(buf);
+	if (closed && !w.failed)
 		w.failed = 1, e = errno;
 	if (!w.failed && rename(tmp, path))
 		w.failed = 1, e = errno;
@@ -415,15 +418,26 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 /* ------------------------------------------------------------- reading */
 
 #define FAIL(...) return gz_error_set(err, GZ_ELOAD, __VA_ARGS__)
+/* A header that does not add up: said as a checksum mismatch when the
+ * checksum (of a file whose length is right) says so, the likelier cause. */
+#define HFAIL(...)                                                                  \
+	do {                                                                        \
+		if (gz_snapshot_checksum(buf, len) != h.checksum)                   \
+			FAIL("%s: checksum mismatch: the file is corrupted", name); \
+		FAIL(__VA_ARGS__);                                                  \
+	} while (0)
 
 /* Whether the self-relative offset in the field at file offset field (in
  * a section at base) lands inside [lo, lo + len); *target gets it. */
 static int rel_in(gz_rel rel, uint64_t field, uint64_t lo, uint64_t len, uint64_t *target)
 {
-	/* field and the section bounds are under 2^62: no overflow */
+	/* field and the section bounds are under 2^62: once rel is known to lie
+	 * in [-field, 2^62], the sum cannot overflow (rel is checked before the
+	 * sum is made: a rel near INT64_MAX overflowed it, fuzz_snapshot) */
+	if (rel < -(int64_t)field || rel > INT64_MAX / 2)
+		return 0;
 	int64_t t = (int64_t)field + rel;
-	if (rel < -(int64_t)field || rel > INT64_MAX / 2 || t < (int64_t)lo ||
-	    (uint64_t)t - lo >= len)
+	if (t < (int64_t)lo || (uint64_t)t - lo >= len)
 		return 0;
 	*target = (uint64_t)t;
 	return 1;
@@ -656,7 +670,7 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		FAIL("%s: truncated or extended: its header says %llu bytes, the file has %zu", name,
 		     (unsigned long long)h.file_size, len);
 	if (memchr(h.hash, 0, sizeof h.hash) == NULL || memchr(h.key, 0, sizeof h.key) == NULL)
-		FAIL("%s: corrupted: bad hash field", name);
+		HFAIL("%s: corrupted: bad hash field", name);
 	if (want_key && strcmp(h.key, want_key) != 0)
 		FAIL("%s: built from other files or options (cache key %s, wanted %s)", name,
 		     h.key[0] ? h.key : "none", want_key);
@@ -671,7 +685,7 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 	    h.edge_mask >= lim || h.node_count >= lim || h.node_count == 0 ||
 	    h.payload_count >= lim || h.start_filter_mask >= lim || h.pool_len >= lim ||
 	    h.token_pool_len >= (1ull << 48) || h.gap_pool_len >= (1ull << 48) || h.has_edges > 1)
-		FAIL("%s: corrupted: a count in the header is out of range", name);
+		HFAIL("%s: corrupted: a count in the header is out of range", name);
 	const uint64_t R = GZ_TRIE_RECORD_SIZE;
 	uint64_t lens[S_COUNT] = {
 		[S_STRINGS] = h.sec[S_STRINGS].len,
@@ -697,16 +711,28 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		[S_HAS_CHILDREN] = h.node_count,
 		[S_START_FILTER] = (h.start_filter_mask + 1) * sizeof(uint64_t),
 	};
+	/* each section where the writer puts it, right after the one before:
+	 * a section moved elsewhere in the file (over another) is refused,
+	 * though every index in it would be in bounds */
+	uint64_t at = (sizeof(h) + 63) & ~(uint64_t)63;
 	for (int s = 0; s < S_COUNT; s++) {
 		if (h.sec[s].len != lens[s])
-			FAIL("%s: corrupted: the %s section is %llu bytes, its counts say %llu", name,
+			HFAIL("%s: corrupted: the %s section is %llu bytes, its counts say %llu", name,
 			     section_names[s], (unsigned long long)h.sec[s].len,
 			     (unsigned long long)lens[s]);
 		if (h.sec[s].off % 64 || h.sec[s].off < sizeof(h) || h.sec[s].off > len ||
 		    h.sec[s].len > len - h.sec[s].off)
-			FAIL("%s: corrupted: the %s section lies outside the file", name,
+			HFAIL("%s: corrupted: the %s section lies outside the file", name,
 			     section_names[s]);
+		if (h.sec[s].off != at)
+			HFAIL("%s: corrupted: the %s section is at %llu, not at %llu where the one "
+			     "before it ends", name, section_names[s],
+			     (unsigned long long)h.sec[s].off, (unsigned long long)at);
+		at = (at + h.sec[s].len + 63) & ~(uint64_t)63;
 	}
+	if (at != len)
+		HFAIL("%s: corrupted: the sections end at %llu, the file at %zu", name,
+		     (unsigned long long)at, len);
 #define SEC(s) ((const void *)(base + h.sec[s].off))
 	struct gz_trie_parts tp = {
 		.tokens = { SEC(S_TOK_POOL), h.token_pool_len, SEC(S_TOK_OFFS), h.token_count,
