@@ -641,5 +641,230 @@ class OutputFileTest(ImporterTestCase):
         self.assertTrue(os.access(SCRIPT, os.X_OK))
 
 
+def entries_of(yaml_text):
+    """(header, entries): a gazetteer the importer wrote, cut at its
+    `entries:` line (the header is everything before it)."""
+    head, sep, rest = yaml_text.partition("entries:\n")
+    if not sep:
+        head, sep, rest = yaml_text.partition("entries: []\n")
+    return head, rest
+
+
+# Two Springfields of the same population tie on priority: the one loaded
+# first wins, so they tell whether the parts load in input order.
+TIE_TSV = (TSV + row(4250542, "Springfield", "Springfield", [], "39.80172", "-89.64371",
+                     "PPLA", "US", 114394, "IL")
+           + row(4409896, "Springfield", "Springfield", [], "37.21533", "-93.29824",
+                 "PPLA2", "US", 114394, "MO"))
+
+TIE_TEXT = ("KYIV, Kyïv and Київ; N’Djamena; St. Petersburg; LA and la; Oslo; Warsaw "
+            "(Warszawa); Tinyville; then Springfield.")
+
+# Runs the script with gaztagd's file limit lowered to MAX bytes, so that a
+# test can pass it without writing 512 MB.
+PATCHED = """
+import importlib.machinery, importlib.util, sys
+loader = importlib.machinery.SourceFileLoader("import_geonames", sys.argv[1])
+spec = importlib.util.spec_from_loader("import_geonames", loader)
+m = importlib.util.module_from_spec(spec)
+loader.exec_module(m)
+m.MAX_FILE = int(sys.argv[2])
+sys.exit(m.main(sys.argv[3:]))
+"""
+
+
+class DirectoryOutputTest(ImporterTestCase):
+    """-o DIR/: the gazetteer as geonames-0001.yaml, ... of --per-file
+    entries each, equal to the one-file output cut into pieces."""
+
+    def read(self, path):
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+    def parts(self, d):
+        names = sorted(os.listdir(d))
+        return names, [self.read(os.path.join(d, n)) for n in names]
+
+    def tag_raw(self, paths, text):
+        """gaztagd --tag's whole answer, parsed, over these gazetteer paths."""
+        src = self.write("text.txt", text)
+        args = [gaztagd_path(), "--tag", src]
+        for p in paths:
+            args += ["--gazetteers", p]
+        r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return json.loads(r.stdout.decode("utf-8"))
+
+    def test_parts_exact(self):
+        d = os.path.join(self.tmp, "out") + "/"
+        out, err = self.import_ok(self.write("cities.txt", TSV), *OPTIONS, "-o", d,
+                                  "--per-file", "3")
+        self.assertEqual(out, "")
+        head, body = entries_of(TSV_YAML)
+        blocks = ["  - id: " + b for b in body.split("  - id: ")[1:]]
+        self.assertEqual(len(blocks), 5)
+        self.assertEqual(self.parts(d), (
+            ["geonames-0001.yaml", "geonames-0002.yaml"],
+            [head + "entries:\n" + "".join(blocks[:3]),
+             head + "entries:\n" + "".join(blocks[3:])]))
+        self.assertIn("5 places written with 14 aliases (8 read)", err)
+        self.assertIn("written as 2 files in %s: geonames-0001.yaml to geonames-0002.yaml" % d,
+                      err)
+        # nothing else in the directory (no temporary file left behind)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["cities.txt", "out"])
+
+    def test_parts_concatenate_to_one_file(self):
+        src = self.write("cities.txt", TIE_TSV)
+        for args in ([], ["--case", "sensitive"], ["--case", "insensitive", "--common-words",
+                                                   "match"]):
+            one, _ = self.import_ok(src, *args)
+            d = os.path.join(self.tmp, "parts")
+            shutil.rmtree(d, ignore_errors=True)
+            self.import_ok(src, *args, "-o", d + "/", "--per-file", "3", "-q")
+            names, texts = self.parts(d)
+            self.assertEqual(names, ["geonames-0001.yaml", "geonames-0002.yaml",
+                                     "geonames-0003.yaml"], args)
+            head, body = entries_of(one)
+            for t in texts:
+                self.assertEqual(entries_of(t)[0], head, args)
+                self.assertEqual(t.count("  - id: "), 3, args)
+            self.assertEqual("".join(entries_of(t)[1] for t in texts), body, args)
+
+    def test_directory_tags_like_one_file(self):
+        src = self.write("cities.txt", TIE_TSV)
+        one = self.write("one.yaml", self.import_ok(src)[0])
+        d = os.path.join(self.tmp, "parts")
+        # 9 places, 2 a file: the two tied Springfields are in parts 4 and 5
+        self.import_ok(src, "-o", d + "/", "--per-file", "2")
+        self.assertEqual(len(os.listdir(d)), 5)
+        self.check(d)
+        r = subprocess.run([gaztagd_path(), "--check", "--gazetteers", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertIn("ok: 5 files, 9 entries", (r.stdout + r.stderr).decode())
+        want = self.tag_raw([one], TIE_TEXT)
+        got = self.tag_raw([d], TIE_TEXT)
+        self.assertNotEqual(got.pop("gazetteers"), want.pop("gazetteers"))
+        self.assertEqual(got, want)
+        spring = [e for e in want["entities"] if e["text"] == "Springfield"]
+        self.assertEqual([(e["id"], [a["id"] for a in e["alternatives"]]) for e in spring],
+                         [("geonames-4250542", ["geonames-4409896"])])
+        # the snapshot of the directory answers as the directory does
+        gzs = os.path.join(self.tmp, "parts.gzs")
+        r = subprocess.run([gaztagd_path(), "--compile", gzs, "--gazetteers", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        snap = self.tag_raw([gzs], TIE_TEXT)
+        snap.pop("gazetteers")
+        self.assertEqual(snap, got)
+
+    def test_existing_directory_without_slash(self):
+        d = os.path.join(self.tmp, "gz")
+        os.mkdir(d)
+        self.write("gz/places.yaml", "type: place\nentries: []\n")
+        self.import_ok(self.write("cities.txt", TSV), *OPTIONS, "-o", d, "-q")
+        self.assertEqual(sorted(os.listdir(d)), ["geonames-0001.yaml", "places.yaml"])
+        self.assertEqual(self.read(os.path.join(d, "geonames-0001.yaml")), TSV_YAML)
+
+    def test_refused_without_force_replaced_with_force(self):
+        src = self.write("cities.txt", TSV)
+        d = os.path.join(self.tmp, "gz")
+        self.import_ok(src, "-o", d + "/", "--per-file", "1", "-q")
+        self.write("gz/places.yaml", "type: place\nentries: []\n")
+        self.write("gz/geonames-notes.txt", "mine\n")
+        before = self.parts(d)
+        self.assertEqual(len(before[0]), 9)  # 7 parts, places.yaml, the notes
+        r = self.run_importer(src, "-o", d + "/", "--per-file", "3")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(("%s/ already holds 7 geonames-*.yaml files; use --force to replace them"
+                       % d).encode(), r.stderr)
+        self.assertEqual(self.parts(d), before)
+        # a single one is named
+        other = os.path.join(self.tmp, "other")
+        os.mkdir(other)
+        self.write("other/geonames-old.yaml", "x\n")
+        r = self.run_importer(src, "-o", other)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"already holds geonames-old.yaml; use --force", r.stderr)
+        # --force: 3 parts replace 7; the stale 0004-0007 go, the rest stays
+        self.import_ok(src, "-o", d + "/", "--per-file", "3", "--force", "-q")
+        names, texts = self.parts(d)
+        self.assertEqual(names, ["geonames-0001.yaml", "geonames-0002.yaml",
+                                 "geonames-0003.yaml", "geonames-notes.txt", "places.yaml"])
+        self.assertEqual([t.count("  - id: ") for t in texts[:3]], [3, 3, 1])
+        self.assertEqual(texts[3:], before[1][7:])
+        self.check(d)
+
+    def test_failed_import_leaves_nothing(self):
+        empty = self.write("empty.txt", "")
+        new = os.path.join(self.tmp, "new", "sub") + "/"
+        r = self.run_importer(empty, "-o", new)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no places in the input", r.stderr)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["empty.txt", "new"])
+        self.assertEqual(os.listdir(os.path.join(self.tmp, "new")), [])
+        # an existing set is kept whole when the new import fails
+        src = self.write("cities.txt", TSV)
+        d = os.path.join(self.tmp, "gz") + "/"
+        self.import_ok(src, "-o", d, "--per-file", "2", "-q")
+        before = self.parts(d)
+        r = self.run_importer(empty, "-o", d, "--force")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.parts(d), before)
+        self.write("afile", "")
+        r = self.run_importer(src, "-o", os.path.join(self.tmp, "afile") + "/")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"afile/: not a directory", r.stderr)
+
+    def test_no_entries_gives_one_empty_part(self):
+        d = os.path.join(self.tmp, "gz") + "/"
+        self.import_ok(self.write("cities.txt", TSV), "--countries", "FR", "-o", d, "-q")
+        self.assertEqual(self.parts(d), (["geonames-0001.yaml"],
+                                         [HEADER + DEFAULTS + "entries: []\n"]))
+
+    def test_per_file_options(self):
+        src = self.write("cities.txt", TSV)
+        for args, msg in [(["--per-file", "3"], b"--per-file needs -o DIR/"),
+                          (["--per-file", "3", "-o", os.path.join(self.tmp, "x.yaml")],
+                           b"--per-file needs -o DIR/"),
+                          (["--per-file", "0", "-o", self.tmp + "/d/"],
+                           b"--per-file must be 1 or more")]:
+            r = self.run_importer(src, *args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(msg, r.stderr, args)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["cities.txt"])
+
+    def run_patched(self, max_file, *args):
+        return subprocess.run([sys.executable, "-c", PATCHED, SCRIPT, str(max_file)] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+    def test_over_the_file_limit(self):
+        src = self.write("cities.txt", TSV)
+        # -o FILE: stops once past the limit, writes nothing
+        dst = os.path.join(self.tmp, "big.yaml")
+        r = self.run_patched(1000, src, "-o", dst)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(("%s: the output passed gaztagd's limit of 1000 bytes for one gazetteer "
+                       "file after 3 places; write it as several files with -o DIR/" % dst
+                       ).encode(), r.stderr)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["cities.txt"])
+        # stdout: written whole, with a warning at the end
+        r = self.run_patched(1000, src, "-q")
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(len(r.stdout), 2258)
+        self.assertEqual(r.stderr.decode().splitlines()[-1],
+                         "import-geonames: warning: the output is 2258 bytes, over gaztagd's "
+                         "limit of 1000 bytes for one gazetteer file, which it will refuse; "
+                         "write it as several files with -o DIR/")
+        # -o DIR/: a part is closed before it passes the limit
+        d = os.path.join(self.tmp, "gz") + "/"
+        r = self.run_patched(900, src, "-o", d, "-q")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        names, texts = self.parts(d)
+        self.assertEqual([t.count("  - id: ") for t in texts], [2, 2, 2, 1])
+        self.assertTrue(all(len(t.encode()) <= 900 for t in texts))
+        one, _ = self.import_ok(src)
+        self.assertEqual("".join(entries_of(t)[1] for t in texts), entries_of(one)[1])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
