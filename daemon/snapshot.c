@@ -28,14 +28,9 @@
 #include <xxhash.h>
 
 #include "set_internal.h"
+#include "snapshot_format.h"
 #include "trie.h"
 
-enum {
-	S_STRINGS, S_ENTRIES, S_ALIASES, S_NAMES, S_POOL, S_ID_SLOTS, S_REGIONS, S_TYPES,
-	S_FILES, S_TOK_POOL, S_TOK_OFFS, S_TOK_SLOTS, S_TOK_FILTER, S_GAP_POOL, S_GAP_OFFS,
-	S_GAP_SLOTS, S_EDGES, S_NODE_FIRST, S_PAYLOADS, S_ROOT_CHILD, S_HAS_CHILDREN,
-	S_START_FILTER, S_COUNT
-};
 
 static const char *const section_names[S_COUNT] = {
 	"strings", "entries", "aliases", "names", "pool", "id slots", "regions", "types",
@@ -44,30 +39,8 @@ static const char *const section_names[S_COUNT] = {
 	"root children", "node flags", "start filter",
 };
 
-static const char magic[8] = { 'G', 'Z', 'S', 'N', 'A', 'P', '\r', '\n' };
 
-struct header {
-	char magic[8];
-	uint32_t version;
-	uint32_t header_size;
-	uint64_t file_size;
-	uint64_t checksum;          /* XXH3-64 of the file with this field zero */
-	uint32_t entry_size, alias_size, name_size, record_size;
-	char hash[40];              /* content hash of the source files, hex */
-	char key[40];               /* cache key, hex, or "" */
-	uint64_t entry_count, alias_count, name_count, type_count, file_count, region_count;
-	uint64_t id_mask, token_count, token_mask, token_filter_mask, gap_count, gap_mask;
-	uint64_t edge_mask, has_edges, node_count, payload_count, start_filter_mask;
-	uint64_t pool_len, token_pool_len, gap_pool_len;
-	struct {
-		uint64_t off, len;
-	} sec[S_COUNT];
-};
 
-/* A file's record in the files section. */
-struct file_rec {
-	uint64_t path, type, entries, names;
-};
 
 int gz_snapshot_path(const char *path)
 {
@@ -77,7 +50,7 @@ int gz_snapshot_path(const char *path)
 
 size_t gz_snapshot_checksum_offset(void)
 {
-	return offsetof(struct header, checksum);
+	return offsetof(struct gz_snapshot_header, checksum);
 }
 
 /* The checksum is a tree: XXH3-64 of each SUM_BLOCK bytes of the file (the
@@ -88,7 +61,7 @@ size_t gz_snapshot_checksum_offset(void)
 static uint64_t block_sum(const char *buf, size_t len, size_t k)
 {
 	static const uint64_t zero = 0;
-	size_t at = offsetof(struct header, checksum), lo = k * SUM_BLOCK;
+	size_t at = offsetof(struct gz_snapshot_header, checksum), lo = k * SUM_BLOCK;
 	size_t n = len - lo < SUM_BLOCK ? len - lo : SUM_BLOCK;
 	if (k || len < at + sizeof(zero))
 		return XXH3_64bits(buf + lo, n);
@@ -125,6 +98,39 @@ unsigned long long gz_snapshot_checksum(const void *buf, size_t len)
 	uint64_t h = combine_sums(sums, n);
 	free(sums);
 	return h;
+}
+
+/* How long each section is, by the header's counts (strings: the strings
+ * section's own length). */
+static void section_lens(const struct gz_snapshot_header *h, uint64_t strings,
+			 uint64_t lens[S_COUNT])
+{
+	const uint64_t R = GZ_TRIE_RECORD_SIZE;
+	uint64_t l[S_COUNT] = {
+		[S_STRINGS] = strings,
+		[S_ENTRIES] = h->entry_count * sizeof(struct gz_entry),
+		[S_ALIASES] = h->alias_count * sizeof(struct gz_alias),
+		[S_NAMES] = h->name_count * sizeof(struct gz_name),
+		[S_POOL] = h->pool_len,
+		[S_ID_SLOTS] = (h->id_mask + 1) * sizeof(uint32_t),
+		[S_REGIONS] = (h->region_count + 1) * sizeof(uint64_t),
+		[S_TYPES] = h->type_count * sizeof(uint64_t),
+		[S_FILES] = h->file_count * sizeof(struct gz_snapshot_file),
+		[S_TOK_POOL] = h->token_pool_len,
+		[S_TOK_OFFS] = h->token_count * sizeof(uint64_t),
+		[S_TOK_SLOTS] = (h->token_mask + 1) * R,
+		[S_TOK_FILTER] = (h->token_filter_mask + 1) * sizeof(uint64_t),
+		[S_GAP_POOL] = h->gap_pool_len,
+		[S_GAP_OFFS] = h->gap_count * sizeof(uint64_t),
+		[S_GAP_SLOTS] = (h->gap_mask + 1) * R,
+		[S_EDGES] = h->has_edges ? (h->edge_mask + 1) * R : 0,
+		[S_NODE_FIRST] = (h->node_count + 1) * sizeof(uint32_t),
+		[S_PAYLOADS] = h->payload_count * sizeof(uint32_t),
+		[S_ROOT_CHILD] = h->token_count * sizeof(uint32_t),
+		[S_HAS_CHILDREN] = h->node_count,
+		[S_START_FILTER] = (h->start_filter_mask + 1) * sizeof(uint64_t),
+	};
+	memcpy(lens, l, sizeof(l));
 }
 
 /* ------------------------------------------------------------- writing */
@@ -202,9 +208,9 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	struct gz_trie_parts t;
 	gz_trie_parts(p.trie, &t);
 
-	struct header h;
+	struct gz_snapshot_header h;
 	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, magic, sizeof(magic));
+	memcpy(h.magic, GZ_SNAPSHOT_MAGIC, sizeof(h.magic));
 	h.version = GZ_SNAPSHOT_VERSION;
 	h.header_size = sizeof(h);
 	h.entry_size = sizeof(struct gz_entry);
@@ -235,31 +241,8 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	h.payload_count = t.node_first[t.node_count];
 	h.start_filter_mask = t.start_filter_mask;
 
-	const size_t R = GZ_TRIE_RECORD_SIZE;
-	uint64_t lens[S_COUNT] = {
-		[S_STRINGS] = strings_len(&p),
-		[S_ENTRIES] = p.entry_count * sizeof(struct gz_entry),
-		[S_ALIASES] = p.alias_count * sizeof(struct gz_alias),
-		[S_NAMES] = p.name_count * sizeof(struct gz_name),
-		[S_POOL] = p.pool_len,
-		[S_ID_SLOTS] = (p.id_mask + 1) * sizeof(uint32_t),
-		[S_REGIONS] = (p.region_count + 1) * sizeof(uint64_t),
-		[S_TYPES] = p.type_count * sizeof(uint64_t),
-		[S_FILES] = p.file_count * sizeof(struct file_rec),
-		[S_TOK_POOL] = t.tokens.pool_len,
-		[S_TOK_OFFS] = t.tokens.count * sizeof(uint64_t),
-		[S_TOK_SLOTS] = (t.tokens.mask + 1) * R,
-		[S_TOK_FILTER] = (t.tokens.filter_mask + 1) * sizeof(uint64_t),
-		[S_GAP_POOL] = t.gaps.pool_len,
-		[S_GAP_OFFS] = t.gaps.count * sizeof(uint64_t),
-		[S_GAP_SLOTS] = (t.gaps.mask + 1) * R,
-		[S_EDGES] = t.edges ? (t.edge_mask + 1) * R : 0,
-		[S_NODE_FIRST] = (t.node_count + 1) * sizeof(uint32_t),
-		[S_PAYLOADS] = h.payload_count * sizeof(uint32_t),
-		[S_ROOT_CHILD] = t.tokens.count * sizeof(uint32_t),
-		[S_HAS_CHILDREN] = t.node_count,
-		[S_START_FILTER] = (t.start_filter_mask + 1) * sizeof(uint64_t),
-	};
+	uint64_t lens[S_COUNT];
+	section_lens(&h, strings_len(&p), lens);
 	uint64_t off = (sizeof(h) + 63) & ~(uint64_t)63;
 	for (int s = 0; s < S_COUNT; s++) {
 		h.sec[s].off = off;
@@ -291,7 +274,7 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	pad_to(&w, sbase);
 	put(&w, "", 1);
 	uint64_t *type_off = calloc(p.type_count + 1, sizeof(uint64_t));
-	struct file_rec *files = calloc(p.file_count + 1, sizeof(*files));
+	struct gz_snapshot_file *files = calloc(p.file_count + 1, sizeof(*files));
 	uint64_t *region_off = calloc(p.region_count + 1, sizeof(uint64_t));
 	if (!type_off || !files || !region_off) {
 		w.failed = 1;
@@ -394,7 +377,7 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	if (!w.failed) {
 		uint64_t sum = gz_snapshot_checksum(map, h.file_size);
 		munmap(map, h.file_size);
-		if (pwrite(fileno(w.f), &sum, sizeof(sum), offsetof(struct header, checksum)) !=
+		if (pwrite(fileno(w.f), &sum, sizeof(sum), offsetof(struct gz_snapshot_header, checksum)) !=
 		    (ssize_t)sizeof(sum) || fsync(fileno(w.f)))
 			w.failed = 1, e = errno;
 	}
@@ -452,7 +435,7 @@ enum problem {
 
 struct share {
 	const char *base;
-	const struct header *h;
+	const struct gz_snapshot_header *h;
 	const struct gz_trie_parts *trie;
 	size_t len;
 	unsigned t, n;           /* piece t of n */
@@ -469,7 +452,7 @@ static void share_range(uint64_t count, const struct share *sh, uint64_t *lo, ui
 
 static int check_share_entries(struct share *sh)
 {
-	const struct header *h = sh->h;
+	const struct gz_snapshot_header *h = sh->h;
 	uint64_t s_off = h->sec[S_STRINGS].off, s_len = h->sec[S_STRINGS].len;
 	uint64_t a_off = h->sec[S_ALIASES].off, a_len = h->sec[S_ALIASES].len;
 	const struct gz_entry *entries = (const void *)(sh->base + h->sec[S_ENTRIES].off);
@@ -534,7 +517,7 @@ static int check_share_entries(struct share *sh)
 #define PIECES 64
 struct check_run {
 	const char *base;
-	const struct header *h;
+	const struct gz_snapshot_header *h;
 	const struct gz_trie_parts *trie;
 	size_t len;
 	struct share *pieces;
@@ -571,7 +554,7 @@ static void *check_jobs(void *arg)
  * before any. */
 #define GZ_SNAPSHOT_THREADS 8
 #define SMALL_SNAPSHOT ((size_t)64 << 20)
-static int check_sections(const char *name, const struct header *h, const char *base, size_t len,
+static int check_sections(const char *name, const struct gz_snapshot_header *h, const char *base, size_t len,
 			  const struct gz_trie_parts *trie, struct gz_error *err)
 {
 	unsigned n = 1, npieces = 1;
@@ -639,7 +622,7 @@ static int check_sections(const char *name, const struct header *h, const char *
 	return 0;
 }
 
-static int string_at(const struct header *h, uint64_t off)
+static int string_at(const struct gz_snapshot_header *h, uint64_t off)
 {
 	return off < h->sec[S_STRINGS].len;
 }
@@ -649,12 +632,12 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 {
 	*out = NULL;
 	const char *base = buf;
-	struct header h;
-	if (len < sizeof(h.magic) || memcmp(base, magic, sizeof(magic)) != 0)
+	struct gz_snapshot_header h;
+	if (len < sizeof(h.magic) || memcmp(base, GZ_SNAPSHOT_MAGIC, sizeof(h.magic)) != 0)
 		FAIL("%s: not a gaztag snapshot (no GZSNAP magic at its start)", name);
-	if (len < offsetof(struct header, version) + sizeof(h.version))
+	if (len < offsetof(struct gz_snapshot_header, version) + sizeof(h.version))
 		FAIL("%s: truncated: %zu bytes, less than a header", name, len);
-	memcpy(&h.version, base + offsetof(struct header, version), sizeof(h.version));
+	memcpy(&h.version, base + offsetof(struct gz_snapshot_header, version), sizeof(h.version));
 	if (h.version != GZ_SNAPSHOT_VERSION)
 		FAIL("%s: snapshot format version %u, this gaztagd reads version %u: compile it "
 		     "again with gaztagd --compile", name, h.version, GZ_SNAPSHOT_VERSION);
@@ -686,31 +669,8 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 	    h.payload_count >= lim || h.start_filter_mask >= lim || h.pool_len >= lim ||
 	    h.token_pool_len >= (1ull << 48) || h.gap_pool_len >= (1ull << 48) || h.has_edges > 1)
 		HFAIL("%s: corrupted: a count in the header is out of range", name);
-	const uint64_t R = GZ_TRIE_RECORD_SIZE;
-	uint64_t lens[S_COUNT] = {
-		[S_STRINGS] = h.sec[S_STRINGS].len,
-		[S_ENTRIES] = h.entry_count * sizeof(struct gz_entry),
-		[S_ALIASES] = h.alias_count * sizeof(struct gz_alias),
-		[S_NAMES] = h.name_count * sizeof(struct gz_name),
-		[S_POOL] = h.pool_len,
-		[S_ID_SLOTS] = (h.id_mask + 1) * sizeof(uint32_t),
-		[S_REGIONS] = (h.region_count + 1) * sizeof(uint64_t),
-		[S_TYPES] = h.type_count * sizeof(uint64_t),
-		[S_FILES] = h.file_count * sizeof(struct file_rec),
-		[S_TOK_POOL] = h.token_pool_len,
-		[S_TOK_OFFS] = h.token_count * sizeof(uint64_t),
-		[S_TOK_SLOTS] = (h.token_mask + 1) * R,
-		[S_TOK_FILTER] = (h.token_filter_mask + 1) * sizeof(uint64_t),
-		[S_GAP_POOL] = h.gap_pool_len,
-		[S_GAP_OFFS] = h.gap_count * sizeof(uint64_t),
-		[S_GAP_SLOTS] = (h.gap_mask + 1) * R,
-		[S_EDGES] = h.has_edges ? (h.edge_mask + 1) * R : 0,
-		[S_NODE_FIRST] = (h.node_count + 1) * sizeof(uint32_t),
-		[S_PAYLOADS] = h.payload_count * sizeof(uint32_t),
-		[S_ROOT_CHILD] = h.token_count * sizeof(uint32_t),
-		[S_HAS_CHILDREN] = h.node_count,
-		[S_START_FILTER] = (h.start_filter_mask + 1) * sizeof(uint64_t),
-	};
+	uint64_t lens[S_COUNT];
+	section_lens(&h, h.sec[S_STRINGS].len, lens);
 	/* each section where the writer puts it, right after the one before:
 	 * a section moved elsewhere in the file (over another) is refused,
 	 * though every index in it would be in bounds */
@@ -757,7 +717,7 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 	const char *strings = base + h.sec[S_STRINGS].off;
 	const uint64_t *type_off = (const void *)(base + h.sec[S_TYPES].off);
 	const uint64_t *region_off = (const void *)(base + h.sec[S_REGIONS].off);
-	const struct file_rec *file_recs = (const void *)(base + h.sec[S_FILES].off);
+	const struct gz_snapshot_file *file_recs = (const void *)(base + h.sec[S_FILES].off);
 	const char **types = malloc((h.type_count + 1) * sizeof(*types));
 	const char **regions = malloc((h.region_count + 1) * sizeof(*regions));
 	struct gz_file_info *files = malloc((h.file_count + 1) * sizeof(*files));

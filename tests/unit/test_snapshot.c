@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "json.h"
 #include "snapshot.h"
+#include "snapshot_format.h"
 #include "trie.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -165,26 +166,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The header as snapshot.c lays it out (struct header there), to find the
- * fields a test damages; test_header_layout_matches checks the copy. */
-enum { SECTIONS = 22 };
-struct header {
-	char magic[8];
-	uint32_t version;
-	uint32_t header_size;
-	uint64_t file_size;
-	uint64_t checksum;
-	uint32_t entry_size, alias_size, name_size, record_size;
-	char hash[40];
-	char key[40];
-	uint64_t entry_count, alias_count, name_count, type_count, file_count, region_count;
-	uint64_t id_mask, token_count, token_mask, token_filter_mask, gap_count, gap_mask;
-	uint64_t edge_mask, has_edges, node_count, payload_count, start_filter_mask;
-	uint64_t pool_len, token_pool_len, gap_pool_len;
-	struct {
-		uint64_t off, len;
-	} sec[SECTIONS];
-};
+/* The header's layout, to find the fields a test damages. */
+enum { SECTIONS = S_COUNT };
 
 /* A copy of the image, damage to be done by the caller. */
 static unsigned char *copy_image(const struct fixture *f, size_t len)
@@ -240,11 +223,12 @@ static int str_eq(const char *a, const char *b)
 static void test_header_layout_matches(void **state)
 {
 	struct fixture *f = *state;
-	struct header h;
+	struct gz_snapshot_header h;
 	assert_true(f->len >= sizeof h);
 	memcpy(&h, f->image, sizeof h);
 	assert_int_equal(h.header_size, sizeof h);
-	assert_int_equal(offsetof(struct header, checksum), gz_snapshot_checksum_offset());
+	assert_int_equal(offsetof(struct gz_snapshot_header, checksum),
+			 gz_snapshot_checksum_offset());
 	assert_int_equal(h.file_size, f->len);
 	assert_int_equal(h.entry_count, 11);
 	assert_int_equal(h.file_count, 2);
@@ -405,8 +389,8 @@ static void test_empty_and_short_files(void **state)
 	assert_string_equal(refused(f->image, 11, NULL), "x.gzs: truncated: 11 bytes, less than a header");
 	assert_string_equal(refused(f->image, 12, NULL), "x.gzs: truncated: 12 bytes, less than a header");
 	snprintf(want, sizeof want, "x.gzs: truncated: %zu bytes, less than a header",
-		 sizeof(struct header) - 1);
-	assert_string_equal(refused(f->image, sizeof(struct header) - 1, NULL), want);
+		 sizeof(struct gz_snapshot_header) - 1);
+	assert_string_equal(refused(f->image, sizeof(struct gz_snapshot_header) - 1, NULL), want);
 }
 
 static void test_wrong_magic_and_version(void **state)
@@ -420,7 +404,7 @@ static void test_wrong_magic_and_version(void **state)
 	free(c);
 	c = copy_image(f, f->len);
 	uint32_t v = GZ_SNAPSHOT_VERSION + 1;
-	memcpy(c + offsetof(struct header, version), &v, sizeof v);
+	memcpy(c + offsetof(struct gz_snapshot_header, version), &v, sizeof v);
 	fix_checksum(c, f->len);
 	assert_string_equal(refused(c, f->len, NULL),
 			    "x.gzs: snapshot format version 2, this gaztagd reads version 1: "
@@ -428,7 +412,7 @@ static void test_wrong_magic_and_version(void **state)
 	free(c);
 	c = copy_image(f, f->len);
 	uint32_t sz = (uint32_t)sizeof(struct gz_entry) + 8;
-	memcpy(c + offsetof(struct header, entry_size), &sz, sizeof sz);
+	memcpy(c + offsetof(struct gz_snapshot_header, entry_size), &sz, sizeof sz);
 	fix_checksum(c, f->len);
 	assert_string_equal(refused(c, f->len, NULL),
 			    "x.gzs: written by a gaztagd of another build or machine (record "
@@ -439,7 +423,7 @@ static void test_wrong_magic_and_version(void **state)
 static void test_truncated_or_extended_anywhere(void **state)
 {
 	struct fixture *f = *state;
-	struct header h;
+	struct gz_snapshot_header h;
 	memcpy(&h, f->image, sizeof h);
 	char want[200];
 	/* every section boundary, every multiple of 64, and the byte before each */
@@ -489,15 +473,15 @@ static void test_truncated_or_extended_anywhere(void **state)
 /* Which message a flipped byte at p gets when the checksum is not repaired. */
 static void expected_for_flip(size_t p, size_t len, char *want, size_t size)
 {
-	if (p < offsetof(struct header, version))
+	if (p < offsetof(struct gz_snapshot_header, version))
 		snprintf(want, size, "x.gzs: not a gaztag snapshot (no GZSNAP magic at its start)");
-	else if (p < offsetof(struct header, header_size))
+	else if (p < offsetof(struct gz_snapshot_header, header_size))
 		want[0] = 0; /* another version: the number varies */
-	else if (p < offsetof(struct header, file_size) ||
-		 (p >= offsetof(struct header, entry_size) && p < offsetof(struct header, hash)))
+	else if (p < offsetof(struct gz_snapshot_header, file_size) ||
+		 (p >= offsetof(struct gz_snapshot_header, entry_size) && p < offsetof(struct gz_snapshot_header, hash)))
 		snprintf(want, size, "x.gzs: written by a gaztagd of another build or machine "
 				     "(record sizes differ): compile it again here");
-	else if (p < offsetof(struct header, checksum))
+	else if (p < offsetof(struct gz_snapshot_header, checksum))
 		want[0] = 0; /* another file size */
 	else
 		snprintf(want, size, "x.gzs: checksum mismatch: the file is corrupted");
@@ -516,7 +500,7 @@ static void test_flipped_byte_anywhere_is_a_checksum_mismatch(void **state)
 		expected_for_flip(p, f->len, want, sizeof want);
 		if (want[0])
 			assert_string_equal(msg, want);
-		else if (p < offsetof(struct header, header_size))
+		else if (p < offsetof(struct gz_snapshot_header, header_size))
 			assert_non_null(strstr(msg, "x.gzs: snapshot format version "));
 		else
 			assert_non_null(strstr(msg, "x.gzs: truncated or extended: its header says "));
@@ -538,13 +522,13 @@ static const char *with_field(const struct fixture *f, size_t off, uint64_t valu
 	return msg;
 }
 
-#define FIELD(name, value) with_field(f, offsetof(struct header, name), (value), \
-				      sizeof(((struct header *)0)->name))
+#define FIELD(name, value) with_field(f, offsetof(struct gz_snapshot_header, name), (value), \
+				      sizeof(((struct gz_snapshot_header *)0)->name))
 
 static void test_damaged_header_is_corrupted(void **state)
 {
 	struct fixture *f = *state;
-	struct header h;
+	struct gz_snapshot_header h;
 	memcpy(&h, f->image, sizeof h);
 	char want[200];
 	assert_string_equal(FIELD(entry_count, 1ull << 40),
@@ -582,19 +566,19 @@ static void test_damaged_header_is_corrupted(void **state)
 	unsigned char hash[40];
 	memset(hash, 'a', sizeof hash);
 	unsigned char *c = copy_image(f, f->len);
-	memcpy(c + offsetof(struct header, hash), hash, sizeof hash);
+	memcpy(c + offsetof(struct gz_snapshot_header, hash), hash, sizeof hash);
 	fix_checksum(c, f->len);
 	assert_string_equal(refused(c, f->len, NULL), "x.gzs: corrupted: bad hash field");
 	free(c);
 
 	/* every counted field and every section's place and length, one bit off */
-	for (size_t off = offsetof(struct header, entry_count); off < sizeof h; off += 8) {
+	for (size_t off = offsetof(struct gz_snapshot_header, entry_count); off < sizeof h; off += 8) {
 		uint64_t v;
 		memcpy(&v, f->image + off, sizeof v);
 		for (int bit = 0; bit < 64; bit += 9) {
 			/* the strings section one byte longer reaches into its own
 			 * zero padding: another NUL, a file that reads the same */
-			if (off == offsetof(struct header, sec[0].len) && bit == 0 && !(v & 1))
+			if (off == offsetof(struct gz_snapshot_header, sec[0].len) && bit == 0 && !(v & 1))
 				continue;
 			unsigned char *c = copy_image(f, f->len);
 			uint64_t w = v ^ (1ull << bit);
@@ -615,7 +599,7 @@ static void test_damaged_header_is_corrupted(void **state)
 static void test_damaged_records_are_corrupted(void **state)
 {
 	struct fixture *f = *state;
-	struct header h;
+	struct gz_snapshot_header h;
 	memcpy(&h, f->image, sizeof h);
 	unsigned char *c = copy_image(f, f->len);
 	struct gz_entry *e = (struct gz_entry *)(c + h.sec[1].off);
