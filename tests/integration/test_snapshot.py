@@ -356,7 +356,18 @@ UNITS = b"type: unit\nentries:\n  - {id: azov-regiment, name: Azov Regiment, ali
 CACHE_TEXT = "Kyiv, Odesa, Kherson and Mariupol; the Azov Regiment."
 
 
-class CacheTest(unittest.TestCase):
+class TempDaemonTestCase(unittest.TestCase):
+    """A test with a temporary directory (self.tmp) and at most one daemon
+    (self.d), stopped and removed after it: the daemon must stop cleanly."""
+
+    def tearDown(self):
+        if self.d:
+            rc = self.d.stop()
+            self.assertEqual(rc, 0, self.d.log())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class CacheTest(TempDaemonTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="gzcache-")
         self.conf_dir = os.path.join(self.tmp, "etc")
@@ -368,11 +379,6 @@ class CacheTest(unittest.TestCase):
         write(self.config, b"gazetteers:\n  - gz\ncache: cache\nwatch: false\n")
         self.d = None
 
-    def tearDown(self):
-        if self.d:
-            rc = self.d.stop()
-            self.assertEqual(rc, 0, self.d.log())
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, cwd=None):
         # started elsewhere than the config's directory: `cache: cache` is
@@ -518,7 +524,7 @@ class CacheTest(unittest.TestCase):
         self.assertNotIn("last_reload_error", d.json("GET", "/health")[1])
 
 
-class ReloadFromCacheUnderLoadTest(unittest.TestCase):
+class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
     RELOADS = 20
     CLIENTS = 4
 
@@ -526,11 +532,6 @@ class ReloadFromCacheUnderLoadTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="gzcacheload-")
         self.d = None
 
-    def tearDown(self):
-        if self.d:
-            rc = self.d.stop()
-            self.assertEqual(rc, 0, self.d.log())
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_swaps_mapped_from_cache_while_tagging(self):
         gz = os.path.join(self.tmp, "gz")
