@@ -176,9 +176,15 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 		}
 	}
 	int r = gz_set_load(paths, npaths, diag, out, err);
+	char after[33];
 	if (r == 0 && file) {
 		struct gz_error e = { 0 };
-		if (mkdir(cache_dir, 0755) && errno != EEXIST)
+		/* a file that changed while it was read: the set is not what the
+		 * key says, so it is not cached (the next load builds again) */
+		if (gz_cache_key(paths, npaths, after) || strcmp(after, key))
+			gz_log(GZ_LOG_WARN, "cache: the gazetteers changed while they were read; "
+			       "not cached");
+		else if (mkdir(cache_dir, 0755) && errno != EEXIST)
 			gz_log(GZ_LOG_WARN, "cache: cannot create %s: %s", cache_dir, strerror(errno));
 		else if (gz_snapshot_write(*out, file, key, &e))
 			gz_log(GZ_LOG_WARN, "cache: %s", e.message);
