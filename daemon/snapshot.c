@@ -360,7 +360,10 @@ int gz_snapshot_write(const struct gz_set *set, const char *path, const char *ke
 	};
 	for (int s = S_NAMES; s < S_COUNT && !w.failed; s++) {
 		pad_to(&w, h.sec[s].off);
-		put(&w, arrays[s], h.sec[s].len);
+		if (arrays[s])
+			put(&w, arrays[s], h.sec[s].len);
+		else /* a table never allocated (no token at all): empty slots */
+			pad_to(&w, h.sec[s].off + h.sec[s].len);
 	}
 	pad_to(&w, h.file_size);
 	free(type_off);

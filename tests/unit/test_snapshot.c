@@ -684,6 +684,41 @@ static size_t dir_entries(const char *dir)
 	return n;
 }
 
+/* A set of no name has tables never allocated (no token was interned): its
+ * snapshot writes them as empty slots, loads, and tags nothing. */
+static void test_empty_set_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = join(f->dir, "empty");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	const char *yaml = "type: place\nentries: []\n";
+	free(write_file(dir, "e.yaml", yaml, strlen(yaml)));
+	struct gz_set *built = NULL, *mapped = NULL;
+	struct gz_error err = { 0 };
+	const char *paths[1] = { dir };
+	assert_int_equal(gz_set_load(paths, 1, NULL, &built, &err), 0);
+	char *snap = join(f->dir, "empty.gzs");
+	assert_int_equal(gz_snapshot_write(built, snap, NULL, &err), 0);
+	assert_int_equal(gz_snapshot_load(snap, NULL, &mapped, &err), 0);
+	assert_int_equal(gz_set_entry_count(mapped), 0);
+	assert_int_equal(gz_set_name_count(mapped), 0);
+	assert_string_equal(gz_set_hash(mapped), gz_set_hash(built));
+	struct gz_tag_options o;
+	gz_tag_options_init(&o);
+	struct gz_buf a = { 0 }, b = { 0 };
+	render_answer(built, "Kyiv and Lviv.", &o, &a);
+	render_answer(mapped, "Kyiv and Lviv.", &o, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	assert_non_null(memmem(a.data, a.len, "\"entities\":[]", 13));
+	free(a.data);
+	free(b.data);
+	gz_set_unref(built);
+	gz_set_unref(mapped);
+	free(snap);
+	free(dir);
+}
+
 static void test_write_to_unwritable_path_is_eio(void **state)
 {
 	struct fixture *f = *state;
@@ -715,6 +750,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_layout_matches),
+		cmocka_unit_test(test_empty_set_round_trip),
 		cmocka_unit_test(test_round_trip_keeps_counts_files_types_regions),
 		cmocka_unit_test(test_round_trip_keeps_every_entry_field),
 		cmocka_unit_test(test_round_trip_tags_to_identical_answers),
