@@ -28,7 +28,7 @@ static void hash_str(XXH3_state_t *st, const char *s)
 	XXH3_128bits_update(st, s, strlen(s) + 1);
 }
 
-int gz_cache_key(const char *const *paths, size_t npaths, char key[33])
+int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char content[33])
 {
 	char **files = NULL;
 	size_t nfiles = 0;
@@ -37,19 +37,13 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33])
 	gz_diag_init(&diag);
 	int r = gz_set_list_files(paths, npaths, &files, &nfiles, &diag, &problems);
 	gz_diag_clear(&diag);
+	uint64_t *lens = malloc((nfiles ? nfiles : 1) * sizeof(*lens));
+	unsigned char(*digests)[16] = malloc((nfiles ? nfiles : 1) * sizeof(*digests));
 	XXH3_state_t *st = XXH3_createState();
-	if (r || problems || !st)
+	if (r || problems || !lens || !digests || !st)
 		r = -1;
-	else {
-		char fmt[96];
-		snprintf(fmt, sizeof fmt, "gaztag snapshot %u %zu %zu %s", GZ_SNAPSHOT_VERSION,
-			 sizeof(struct gz_entry), sizeof(struct gz_name), utf8proc_unicode_version());
-		XXH3_128bits_reset(st);
-		hash_str(st, fmt);
-	}
-	for (size_t f = 0; f < nfiles; f++) {
-		if (r)
-			break;
+	/* each file's length and XXH3-128, as the load hashes them */
+	for (size_t f = 0; !r && f < nfiles; f++) {
 		int fd = open(files[f], O_RDONLY | O_CLOEXEC);
 		struct stat sb;
 		if (fd < 0 || fstat(fd, &sb)) {
@@ -58,27 +52,40 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33])
 			r = -1;
 			break;
 		}
-		uint64_t size = (uint64_t)sb.st_size;
-		hash_str(st, files[f]);
-		XXH3_128bits_update(st, &size, sizeof(size));
-		if (size) {
-			void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m == MAP_FAILED) {
-				r = -1;
-			} else {
-				madvise(m, size, MADV_SEQUENTIAL);
-				XXH3_128bits_update(st, m, size);
-				munmap(m, size);
-			}
-		}
+		lens[f] = (uint64_t)sb.st_size;
+		void *m = lens[f] ? mmap(NULL, lens[f], PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 		close(fd);
+		if (m == MAP_FAILED) {
+			r = -1;
+			break;
+		}
+		if (m)
+			madvise(m, lens[f], MADV_SEQUENTIAL);
+		XXH128_canonical_t c;
+		XXH128_canonicalFromHash(&c, XXH3_128bits(m ? m : "", lens[f]));
+		memcpy(digests[f], c.digest, sizeof c.digest);
+		if (m)
+			munmap(m, lens[f]);
 	}
+	if (!r)
+		r = gz_content_hash(lens, (const unsigned char(*)[16])digests, nfiles, content) ? -1 : 0;
+	/* the key: the format, this build, the paths and the content hash */
 	if (!r) {
+		char fmt[96];
+		snprintf(fmt, sizeof fmt, "gaztag snapshot %u %zu %zu %s", GZ_SNAPSHOT_VERSION,
+			 sizeof(struct gz_entry), sizeof(struct gz_name), utf8proc_unicode_version());
+		XXH3_128bits_reset(st);
+		hash_str(st, fmt);
+		for (size_t f = 0; f < nfiles; f++)
+			hash_str(st, files[f]);
+		hash_str(st, content);
 		XXH128_hash_t h = XXH3_128bits_digest(st);
 		snprintf(key, 33, "%016llx%016llx", (unsigned long long)h.high64,
 			 (unsigned long long)h.low64);
 	}
 	XXH3_freeState(st);
+	free(lens);
+	free(digests);
 	for (size_t f = 0; f < nfiles; f++)
 		free(files[f]);
 	free(files);
@@ -158,8 +165,8 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 		return r;
 	}
 	*how = GZ_OPEN_YAML;
-	char key[33], *file = NULL;
-	if (cache_dir && gz_cache_key(paths, npaths, key) == 0) {
+	char key[33], content[33], *file = NULL;
+	if (cache_dir && gz_cache_key(paths, npaths, key, content) == 0) {
 		size_t len = strlen(cache_dir) + 40;
 		if ((file = malloc(len))) {
 			snprintf(file, len, "%s/%s%s", cache_dir, key, GZ_SNAPSHOT_SUFFIX);
@@ -176,12 +183,12 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 		}
 	}
 	int r = gz_set_load(paths, npaths, diag, out, err);
-	char after[33];
 	if (r == 0 && file) {
 		struct gz_error e = { 0 };
-		/* a file that changed while it was read: the set is not what the
-		 * key says, so it is not cached (the next load builds again) */
-		if (gz_cache_key(paths, npaths, after) || strcmp(after, key))
+		/* a file that changed between the key's read and the load's: the
+		 * set is not what the key says, so it is not cached (the next load
+		 * builds again) */
+		if (strcmp(gz_set_hash(*out), content))
 			gz_log(GZ_LOG_WARN, "cache: the gazetteers changed while they were read; "
 			       "not cached");
 		else if (mkdir(cache_dir, 0755) && errno != EEXIST)

@@ -32,8 +32,9 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how,
 		struct gz_error *err);
 
-/* The cache key of paths (32 hex digits and a NUL in key).  0, or -1 when
- * a file cannot be read or listed (the build will say why). */
-int gz_cache_key(const char *const *paths, size_t npaths, char key[33]);
+/* The cache key of paths, and the content hash (gz_set_hash) the set they
+ * load will have (32 hex digits and a NUL each).  0, or -1 when a file
+ * cannot be read or listed (the build will say why). */
+int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char content[33]);
 
 #endif

@@ -771,28 +771,44 @@ static void read_files(char **files, size_t nfiles, struct file_read *reads)
  * moved from one file to the next changes the hash); paths take no part
  * (the same files in another directory hash the same).  Cheap: XXH3 runs at
  * memory speed, and the second pass reads 24 bytes a file. */
-static int set_hash(struct gz_set *s)
+int gz_content_hash(const uint64_t *lens, const unsigned char (*digests)[16], size_t n,
+		    char out[33])
 {
-	size_t n = s->gazetteer_count;
 	unsigned char *rec = malloc(n ? n * 24 : 1);
 	if (!rec)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t len = s->gazetteers[i]->content_len;
 		for (int k = 0; k < 8; k++)
-			rec[i * 24 + (size_t)k] = (unsigned char)(len >> (8 * k));
-		memcpy(rec + i * 24 + 8, s->gazetteers[i]->content_hash, 16);
+			rec[i * 24 + (size_t)k] = (unsigned char)(lens[i] >> (8 * k));
+		memcpy(rec + i * 24 + 8, digests[i], 16);
 	}
 	XXH128_canonical_t c;
 	XXH128_canonicalFromHash(&c, XXH3_128bits(rec, n * 24));
 	free(rec);
 	static const char hex[] = "0123456789abcdef";
 	for (size_t k = 0; k < sizeof c.digest; k++) {
-		s->hash[2 * k] = hex[c.digest[k] >> 4];
-		s->hash[2 * k + 1] = hex[c.digest[k] & 15];
+		out[2 * k] = hex[c.digest[k] >> 4];
+		out[2 * k + 1] = hex[c.digest[k] & 15];
 	}
-	s->hash[32] = 0;
+	out[32] = 0;
 	return 0;
+}
+
+static int set_hash(struct gz_set *s)
+{
+	size_t n = s->gazetteer_count;
+	uint64_t *lens = malloc((n ? n : 1) * sizeof(*lens));
+	unsigned char(*digests)[16] = malloc((n ? n : 1) * sizeof(*digests));
+	int r = lens && digests ? 0 : GZ_ENOMEM;
+	for (size_t i = 0; !r && i < n; i++) {
+		lens[i] = s->gazetteers[i]->content_len;
+		memcpy(digests[i], s->gazetteers[i]->content_hash, 16);
+	}
+	if (!r)
+		r = gz_content_hash(lens, (const unsigned char(*)[16])digests, n, s->hash);
+	free(lens);
+	free(digests);
+	return r;
 }
 
 /* Moves the lines of from to the end of to. */

@@ -68,6 +68,11 @@ struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
  * how long mapping and checking it took (gz_set_load_seconds). */
 void gz_set_hand_over_map(struct gz_set *set, void *map, size_t map_len, double seconds);
 
+/* The content hash of files (gz_set_hash): from each one's length and
+ * XXH3-128 (canonical), in load order.  0 or GZ_ENOMEM. */
+int gz_content_hash(const uint64_t *lens, const unsigned char (*digests)[16], size_t n,
+		    char out[33]);
+
 /* The files gz_set_load reads for paths, in its order (malloc'd strings in
  * a malloc'd array); problems (a missing path) counted and added to diag. */
 int gz_set_list_files(const char *const *paths, size_t npaths, char ***out, size_t *count,
