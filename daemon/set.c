@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bigmem.h"
 #include "fold.h"
 #include "gazetteer.h"
 #include "tokenize.h"
@@ -43,8 +44,9 @@ struct gz_set {
 	struct gz_gazetteer **gazetteers;
 	size_t gazetteer_count;
 	struct gz_entry *entries;
-	size_t entry_count;
+	size_t entry_count, entry_cap;
 	struct gz_alias *aliases;    /* all entries' aliases, in one array */
+	size_t alias_cap;
 	struct gz_file_info *files;
 	size_t file_count;
 	char **types;
@@ -85,7 +87,10 @@ struct compiled {
 
 /* The strings of a set (ids, names, aliases, attrs text, paths) live in
  * large blocks freed together: one malloc per string would cost more than
- * most strings, at a million entries. */
+ * most strings, at a million entries.  The first block is 1 MB, the next
+ * ones 8 MB, big arrays on huge pages (bigmem.h). */
+#define ARENA_FIRST (1u << 20)
+#define ARENA_NEXT (8u << 20)
 struct arena_block {
 	struct arena_block *next;
 	size_t used, size;
@@ -96,8 +101,10 @@ static char *arena_alloc(struct gz_set *s, size_t len)
 {
 	struct arena_block *b = s->arena;
 	if (!b || b->size - b->used < len) {
-		size_t size = len > (1u << 20) ? len : (1u << 20);
-		b = malloc(sizeof(*b) + size);
+		size_t size = b ? ARENA_NEXT : ARENA_FIRST;
+		if (size < len)
+			size = len;
+		b = gz_big_alloc(sizeof(*b) + size);
 		if (!b)
 			return NULL;
 		b->next = s->arena;
@@ -132,7 +139,7 @@ static int64_t pool_add(struct gz_set *s, const char *p, size_t len)
 		size_t cap = s->pool_cap ? s->pool_cap * 2 : 4096;
 		while (cap < s->pool_len + len)
 			cap *= 2;
-		char *np = realloc(s->pool, cap);
+		char *np = gz_big_resize(s->pool, s->pool_cap, cap);
 		if (!np)
 			return GZ_ENOMEM;
 		s->pool = np;
@@ -449,7 +456,7 @@ static int index_ids(struct gz_set *s)
 	size_t cap = 64;
 	while (cap < s->entry_count * 2)
 		cap *= 2;
-	s->id_slots = calloc(cap, sizeof(*s->id_slots));
+	s->id_slots = gz_big_alloc(cap * sizeof(*s->id_slots));
 	if (!s->id_slots)
 		return GZ_ENOMEM;
 	s->id_mask = cap - 1;
@@ -486,11 +493,11 @@ static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *prob
 	size_t cap = 64;
 	while (cap < n * 2)
 		cap *= 2;
-	struct id_use *u = malloc(n * sizeof(*u));
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	struct id_use *u = gz_big_alloc(n * sizeof(*u));
+	uint32_t *slots = gz_big_alloc(cap * sizeof(*slots));
 	if (!u || !slots) {
-		free(u);
-		free(slots);
+		gz_big_free(u, n * sizeof(*u));
+		gz_big_free(slots, cap * sizeof(*slots));
 		return GZ_ENOMEM;
 	}
 	size_t k = 0;
@@ -514,8 +521,8 @@ static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *prob
 				}
 			}
 		}
-	free(slots);
-	free(u);
+	gz_big_free(slots, cap * sizeof(*slots));
+	gz_big_free(u, n * sizeof(*u));
 	return 0;
 }
 
@@ -557,7 +564,7 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *tex
 
 	if (s->name_count == s->name_cap) {
 		size_t cap = s->name_cap ? s->name_cap * 2 : 1024;
-		struct gz_name *nn = realloc(s->names, cap * sizeof(*nn));
+		struct gz_name *nn = gz_big_resize(s->names, s->name_cap * sizeof(*nn), cap * sizeof(*nn));
 		if (!nn)
 			return GZ_ENOMEM;
 		s->names = nn;
@@ -897,8 +904,10 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 	 * included, and entries a syntax error left half done excluded) */
 	if ((r = check_duplicate_ids(s, diag, &problems)) || problems)
 		goto done;
-	s->entries = calloc(total ? total : 1, sizeof(*s->entries));
-	s->aliases = calloc(total_aliases ? total_aliases : 1, sizeof(*s->aliases));
+	s->entry_cap = total ? total : 1;
+	s->alias_cap = total_aliases ? total_aliases : 1;
+	s->entries = gz_big_alloc(s->entry_cap * sizeof(*s->entries));
+	s->aliases = gz_big_alloc(s->alias_cap * sizeof(*s->aliases));
 	if (!s->entries || !s->aliases) {
 		r = GZ_ENOMEM;
 		goto done;
@@ -985,7 +994,8 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 	if ((r = gz_trie_finish(s->trie)))
 		goto done;
 	if (s->name_count < s->name_cap) { /* give back the doubling's slack */
-		struct gz_name *nn = realloc(s->names, (s->name_count ? s->name_count : 1) * sizeof(*nn));
+		struct gz_name *nn = gz_big_resize(s->names, s->name_cap * sizeof(*nn),
+						   (s->name_count ? s->name_count : 1) * sizeof(*nn));
 		if (nn) {
 			s->names = nn;
 			s->name_cap = s->name_count ? s->name_count : 1;
@@ -1048,21 +1058,21 @@ void gz_set_unref(struct gz_set *s)
 	for (size_t i = 0; i < s->gazetteer_count; i++)
 		gz_gazetteer_free(s->gazetteers[i]);
 	free(s->gazetteers);
-	free(s->entries);
-	free(s->aliases);
+	gz_big_free(s->entries, s->entry_cap * sizeof(*s->entries));
+	gz_big_free(s->aliases, s->alias_cap * sizeof(*s->aliases));
 	free(s->files);
 	for (size_t i = 0; i < s->type_count; i++)
 		free(s->types[i]);
 	free(s->types);
-	free(s->id_slots);
+	gz_big_free(s->id_slots, (s->id_mask + 1) * sizeof(*s->id_slots));
 	free(s->regions);
 	free(s->region_slots);
 	gz_trie_free(s->trie);
-	free(s->names);
-	free(s->pool);
+	gz_big_free(s->names, s->name_cap * sizeof(*s->names));
+	gz_big_free(s->pool, s->pool_cap);
 	while (s->arena) {
 		struct arena_block *next = s->arena->next;
-		free(s->arena);
+		gz_big_free(s->arena, sizeof(*s->arena) + s->arena->size);
 		s->arena = next;
 	}
 	free(s);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "bigmem.h"
 #include "error.h"
 
 /* ----------------------------------------------------------------- types */
@@ -27,7 +28,8 @@ struct strtab {
 	size_t pool_len, pool_cap;
 	uint64_t *offs;     /* id -> offset << 16 | len (names are short) */
 	uint64_t *hashes;   /* id -> its hash, for growing the slots */
-	size_t count, cap;  /* ids */
+	size_t count, cap;  /* ids; cap: of offs */
+	size_t hashes_cap;
 	struct slot *slots;
 	size_t mask;
 	uint64_t *filter;   /* see strtab_build_filter; NULL while building */
@@ -79,6 +81,9 @@ struct gz_trie {
 				 * a name only (gz_trie_start_filter) */
 	size_t start_filter_mask;
 	uint32_t *payloads;
+	size_t payloads_cap;   /* of payloads; node_first and root_child are
+				* node_count + 1 and tokens.count long, neither
+				* of which changes once they exist */
 	int borrowed;          /* gz_trie_from_parts: the arrays are not ours */
 };
 
@@ -119,20 +124,11 @@ static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint64_t h,
 }
 
 /* Tables of a million slots and more are random-accessed once per word of
- * text: on 4 KiB pages every such access is also a TLB miss, so they ask
- * for transparent huge pages (the kernel's default is madvise). */
+ * text: they are big arrays (bigmem.h), on huge pages, where a 4 KiB page
+ * would cost a TLB miss per access. */
 static void *big_calloc(size_t n, size_t size)
 {
-	size_t bytes = n * size;
-	if (bytes < (2u << 20))
-		return calloc(n, size);
-	bytes = (bytes + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
-	void *p = aligned_alloc(2u << 20, bytes);
-	if (!p)
-		return NULL;
-	madvise(p, bytes, MADV_HUGEPAGE);
-	memset(p, 0, bytes);
-	return p;
+	return gz_big_alloc(n * size);
 }
 
 static int strtab_grow_slots(struct strtab *st)
@@ -147,7 +143,8 @@ static int strtab_grow_slots(struct strtab *st)
 		slot_put(slots, cap - 1, head_of(st->pool + (o >> 16), o & 0xFFFF), h, (uint32_t)id,
 			 o & 0xFFFF);
 	}
-	free(st->slots);
+	if (st->slots)
+		gz_big_free(st->slots, (st->mask + 1) * sizeof(*slots));
 	st->slots = slots;
 	st->mask = cap - 1;
 	return 0;
@@ -221,7 +218,8 @@ static int strtab_build_filter(struct strtab *st)
 	uint64_t *filter = build_filter(st->hashes, st->count, NULL, &mask);
 	if (!filter)
 		return GZ_ENOMEM;
-	free(st->filter);
+	if (st->filter)
+		gz_big_free(st->filter, (st->filter_mask + 1) * sizeof(*filter));
 	st->filter = filter;
 	st->filter_mask = mask;
 	return 0;
@@ -270,23 +268,30 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 			return GZ_ENOMEM;
 	if (st->count >= SLOT_ID - 1)
 		return GZ_ENOMEM; /* ids and their flags share the slot's 32 bits */
+	/* offs and hashes grow one after the other, each with its own
+	 * capacity: when the second fails, the first keeps its new size */
 	if (st->count == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 256;
-		uint64_t *offs = realloc(st->offs, cap * sizeof(*offs));
+		uint64_t *offs = gz_big_resize(st->offs, st->cap * sizeof(*offs), cap * sizeof(*offs));
 		if (!offs)
 			return GZ_ENOMEM;
 		st->offs = offs;
-		uint64_t *hashes = realloc(st->hashes, cap * sizeof(*hashes));
+		st->cap = cap;
+	}
+	if (st->count == st->hashes_cap) {
+		size_t cap = st->hashes_cap ? st->hashes_cap * 2 : 256;
+		uint64_t *hashes = gz_big_resize(st->hashes, st->hashes_cap * sizeof(*hashes),
+						 cap * sizeof(*hashes));
 		if (!hashes)
 			return GZ_ENOMEM;
 		st->hashes = hashes;
-		st->cap = cap;
+		st->hashes_cap = cap;
 	}
 	if (st->pool_len + len > st->pool_cap) {
 		size_t cap = st->pool_cap ? st->pool_cap * 2 : 4096;
 		while (cap < st->pool_len + len)
 			cap *= 2;
-		char *pool = realloc(st->pool, cap);
+		char *pool = gz_big_resize(st->pool, st->pool_cap, cap);
 		if (!pool)
 			return GZ_ENOMEM;
 		st->pool = pool;
@@ -306,11 +311,13 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 
 static void strtab_free(struct strtab *st)
 {
-	free(st->pool);
-	free(st->offs);
-	free(st->hashes);
-	free(st->slots);
-	free(st->filter);
+	gz_big_free(st->pool, st->pool_cap);
+	gz_big_free(st->offs, st->cap * sizeof(*st->offs));
+	gz_big_free(st->hashes, st->hashes_cap * sizeof(*st->hashes));
+	if (st->slots)
+		gz_big_free(st->slots, (st->mask + 1) * sizeof(*st->slots));
+	if (st->filter)
+		gz_big_free(st->filter, (st->filter_mask + 1) * sizeof(*st->filter));
 }
 
 static size_t strtab_memory(const struct strtab *st)
@@ -348,13 +355,15 @@ void gz_trie_free(struct gz_trie *t)
 	}
 	strtab_free(&t->tokens);
 	strtab_free(&t->gaps);
-	free(t->edges);
-	free(t->has_children);
-	free(t->pend);
-	free(t->node_first);
-	free(t->payloads);
-	free(t->root_child);
-	free(t->start_filter);
+	if (t->edges)
+		gz_big_free(t->edges, (t->edge_mask + 1) * sizeof(*t->edges));
+	gz_big_free(t->has_children, t->has_children_cap);
+	gz_big_free(t->pend, t->pend_cap * sizeof(*t->pend));
+	gz_big_free(t->node_first, ((size_t)t->node_count + 1) * sizeof(uint32_t));
+	gz_big_free(t->payloads, t->payloads_cap * sizeof(uint32_t));
+	gz_big_free(t->root_child, (t->tokens.count ? t->tokens.count : 1) * sizeof(uint32_t));
+	if (t->start_filter)
+		gz_big_free(t->start_filter, (t->start_filter_mask + 1) * sizeof(uint64_t));
 	free(t);
 }
 
@@ -465,7 +474,8 @@ static int edges_grow(struct gz_trie *t)
 			edges[j] = *e;
 		}
 	}
-	free(t->edges);
+	if (t->edges)
+		gz_big_free(t->edges, (t->edge_mask + 1) * sizeof(*edges));
 	t->edges = edges;
 	t->edge_mask = cap - 1;
 	return 0;
@@ -502,10 +512,9 @@ static int64_t add_child(struct gz_trie *t, uint32_t node, uint32_t gap, uint32_
 		size_t cap = t->has_children_cap ? t->has_children_cap * 2 : 1024;
 		while (cap <= t->node_count)
 			cap *= 2;
-		unsigned char *hc = realloc(t->has_children, cap);
+		unsigned char *hc = gz_big_resize(t->has_children, t->has_children_cap, cap);
 		if (!hc)
 			return GZ_ENOMEM;
-		memset(hc + t->has_children_cap, 0, cap - t->has_children_cap);
 		t->has_children = hc;
 		t->has_children_cap = cap;
 	}
@@ -531,7 +540,7 @@ int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *ga
 	}
 	if (t->pend_count == t->pend_cap) {
 		size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
-		struct pending *p = realloc(t->pend, cap * sizeof(*p));
+		struct pending *p = gz_big_resize(t->pend, t->pend_cap * sizeof(*p), cap * sizeof(*p));
 		if (!p)
 			return GZ_ENOMEM;
 		t->pend = p;
@@ -545,22 +554,23 @@ int gz_trie_finish(struct gz_trie *t)
 {
 	/* counting sort of payloads by node: keeps insertion (load) order within
 	 * a node, which the tagger relies on for ties */
-	t->node_first = calloc((size_t)t->node_count + 1, sizeof(uint32_t));
-	t->payloads = malloc((t->pend_count ? t->pend_count : 1) * sizeof(uint32_t));
+	t->node_first = gz_big_alloc(((size_t)t->node_count + 1) * sizeof(uint32_t));
+	t->payloads = gz_big_alloc((t->pend_count ? t->pend_count : 1) * sizeof(uint32_t));
+	t->payloads_cap = t->payloads ? (t->pend_count ? t->pend_count : 1) : 0;
 	if (!t->node_first || !t->payloads)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < t->pend_count; i++)
 		t->node_first[t->pend[i].node + 1]++;
 	for (size_t n = 0; n < t->node_count; n++)
 		t->node_first[n + 1] += t->node_first[n];
-	uint32_t *fill = malloc(((size_t)t->node_count + 1) * sizeof(uint32_t));
+	uint32_t *fill = gz_big_alloc(((size_t)t->node_count + 1) * sizeof(uint32_t));
 	if (!fill)
 		return GZ_ENOMEM;
 	memcpy(fill, t->node_first, ((size_t)t->node_count + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < t->pend_count; i++)
 		t->payloads[fill[t->pend[i].node]++] = t->pend[i].payload;
-	free(fill);
-	t->root_child = malloc((t->tokens.count ? t->tokens.count : 1) * sizeof(uint32_t));
+	gz_big_free(fill, ((size_t)t->node_count + 1) * sizeof(uint32_t));
+	t->root_child = gz_big_alloc((t->tokens.count ? t->tokens.count : 1) * sizeof(uint32_t));
 	if (!t->root_child)
 		return GZ_ENOMEM;
 	for (size_t k = 0; k < t->tokens.count; k++)
@@ -575,27 +585,30 @@ int gz_trie_finish(struct gz_trie *t)
 	}
 	if (strtab_build_filter(&t->tokens))
 		return GZ_ENOMEM;
-	free(t->start_filter);
+	if (t->start_filter)
+		gz_big_free(t->start_filter, (t->start_filter_mask + 1) * sizeof(uint64_t));
 	t->start_filter = build_filter(t->tokens.hashes, t->tokens.count, t->root_child,
 				       &t->start_filter_mask);
 	if (!t->start_filter)
 		return GZ_ENOMEM;
 	/* no more interning: the per-id hashes (kept for growing the slots)
 	 * are not needed again, and the id arrays can lose their slack */
-	free(t->tokens.hashes);
+	gz_big_free(t->tokens.hashes, t->tokens.hashes_cap * sizeof(uint64_t));
 	t->tokens.hashes = NULL;
-	uint64_t *offs = realloc(t->tokens.offs, (t->tokens.count ? t->tokens.count : 1) * sizeof(*offs));
-	if (offs)
+	t->tokens.hashes_cap = 0;
+	size_t keep = t->tokens.count ? t->tokens.count : 1;
+	uint64_t *offs = gz_big_resize(t->tokens.offs, t->tokens.cap * sizeof(*offs), keep * sizeof(*offs));
+	if (offs) {
 		t->tokens.offs = offs;
-	t->tokens.cap = t->tokens.count;
-	free(t->pend);
+		t->tokens.cap = keep;
+	}
+	gz_big_free(t->pend, t->pend_cap * sizeof(*t->pend));
 	t->pend = NULL;
 	t->pend_cap = 0;
 	if (t->has_children_cap < t->node_count) {
-		unsigned char *hc = realloc(t->has_children, t->node_count);
+		unsigned char *hc = gz_big_resize(t->has_children, t->has_children_cap, t->node_count);
 		if (!hc)
 			return GZ_ENOMEM;
-		memset(hc + t->has_children_cap, 0, t->node_count - t->has_children_cap);
 		t->has_children = hc;
 		t->has_children_cap = t->node_count;
 	}
