@@ -72,9 +72,14 @@ struct gz_set {
 	int borrowed;
 };
 
-/* A name being compiled: the scratch of compile_name. */
+/* A name being compiled: the scratch of compile_text and resolve_ids.
+ * compile_text leaves each token's folded text in key (at tok_at, tok_len
+ * bytes) with its vocabulary hash, and each gap's text there too; then
+ * resolve_ids turns them into the trie's ids in tokens and gaps. */
 struct compiled {
 	uint32_t tokens[256], gaps[256];
+	uint64_t tok_hash[256];
+	uint16_t tok_at[256], tok_len[256], gap_at[256], gap_len[256];
 	size_t n;
 	char lead[64], trail[64], cased[1024], key[2048];
 	size_t lead_len, trail_len, cased_len, key_len;
@@ -162,24 +167,11 @@ static void append(char *buf, size_t *len, size_t cap, const char *p, size_t n, 
 	*len += n;
 }
 
-/* A token or gap id: interned in the trie being built, or, for a lookup
- * in a finished one (built NULL), found there (-1 when it has none). */
-static int64_t token_id(struct gz_trie *built, const struct gz_trie *done, const char *s, size_t n)
-{
-	return built ? gz_trie_intern_token(built, s, n) : gz_trie_find_token(done, gz_hash_bytes(s, n), s, n);
-}
-
-static int64_t gap_id(struct gz_trie *built, const struct gz_trie *done, const char *s, size_t n)
-{
-	return built ? gz_trie_intern_gap(built, s, n) : gz_trie_find_gap(done, s, n);
-}
-
 /* Tokenizes and folds name into c by the rules of tokenize.h, the text
- * scan's, interning tokens and gaps in trie (or, with trie NULL, finding
- * them in done).  Returns 0, GZ_EINVAL (too long), GZ_ENOMEM, or 1 (a
- * lookup: a token or gap that no name has). */
-static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const char *name,
-			int case_rule, struct compiled *c)
+ * scan's.  Touches no table, so that the builder can compile a batch of
+ * names, ask for the table slots their tokens need (their hashes are
+ * known here), then intern them.  Returns 0 or GZ_EINVAL (too long). */
+static int compile_text(const char *name, int case_rule, struct compiled *c)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t len = strlen(name), i = 0;
@@ -198,12 +190,11 @@ static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const 
 		if (in_token) {                                                  \
 			if (c->n == 256 || tok_len == 0)                         \
 				return GZ_EINVAL;                                \
-			int64_t id = token_id(trie, done, tok, tok_len);         \
-			if (id < 0)                                              \
-				return trie ? (int)id : 1;                       \
 			if (c->n == 0)                                           \
 				c->first_len = tok_len;                          \
-			c->tokens[c->n++] = (uint32_t)id;                        \
+			c->tok_at[c->n] = (uint16_t)c->key_len;                  \
+			c->tok_len[c->n] = (uint16_t)tok_len;                    \
+			c->tok_hash[c->n++] = gz_token_hash(tok, tok_len);       \
 			append(c->key, &c->key_len, sizeof c->key, tok, tok_len, &overflow); \
 			append(c->key, &c->key_len, sizeof c->key, "\x1f", 1, &overflow); \
 			if (case_rule == GZ_CASE_SENSITIVE)                      \
@@ -230,10 +221,8 @@ static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const 
 			} else {
 				if (c->n >= 256)
 					return GZ_EINVAL; /* too many tokens */
-				int64_t g = gap_len ? gap_id(trie, done, gap, gap_len) : 0;
-				if (g < 0)
-					return trie ? (int)g : 1;
-				c->gaps[c->n] = (uint32_t)g;
+				c->gap_at[c->n] = (uint16_t)c->key_len;
+				c->gap_len[c->n] = (uint16_t)gap_len;
 				append(c->key, &c->key_len, sizeof c->key, gap, gap_len, &overflow);
 				append(c->key, &c->key_len, sizeof c->key, "\x1e", 1, &overflow);
 			}
@@ -277,6 +266,33 @@ static int compile_name(struct gz_trie *trie, const struct gz_trie *done, const 
 	append(c->key, &c->key_len, sizeof c->key, c->trail, c->trail_len, &overflow);
 	if (overflow || c->n == 0)
 		return GZ_EINVAL;
+	return 0;
+}
+
+/* The ids of c's tokens and gaps: interned in trie, the trie being built,
+ * or, with trie NULL, found in done, the finished one (1 when a token or
+ * gap is not there: no name has it).  Returns 0, 1 or GZ_ENOMEM. */
+static int resolve_ids(struct gz_trie *trie, const struct gz_trie *done, struct compiled *c)
+{
+	for (size_t k = 0; k < c->n; k++) {
+		const char *tok = c->key + c->tok_at[k];
+		int64_t id = trie ? gz_trie_intern_token_hashed(trie, c->tok_hash[k], tok, c->tok_len[k])
+				  : gz_trie_find_token(done, c->tok_hash[k], tok, c->tok_len[k]);
+		if (id < 0)
+			return trie ? (int)id : 1;
+		c->tokens[k] = (uint32_t)id;
+		if (k == 0) {
+			c->gaps[0] = 0;
+			continue;
+		}
+		const char *gap = c->key + c->gap_at[k];
+		int64_t g = !c->gap_len[k] ? 0
+			    : trie       ? gz_trie_intern_gap(trie, gap, c->gap_len[k])
+					 : gz_trie_find_gap(done, gap, c->gap_len[k]);
+		if (g < 0)
+			return trie ? (int)g : 1;
+		c->gaps[k] = (uint32_t)g;
+	}
 	return 0;
 }
 
@@ -526,15 +542,55 @@ static int check_duplicate_ids(struct gz_set *s, struct gz_diag *diag, int *prob
 	return 0;
 }
 
-/* Adds one surface form of entry e (form 0: its name, k: alias k - 1).
- * keys holds the keys of the entry's forms compiled so far, to store each
- * once. */
-static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *text, int cs,
-		    struct compiled *c, char **keys, uint8_t *key_cs, size_t *nkeys)
+/* The keys of an entry's forms compiled so far, to store each form once:
+ * one buffer kept from entry to entry (a malloc per form would cost more
+ * than the form at millions of names). */
+struct form_keys {
+	char *buf;
+	size_t len, cap;
+	size_t *end;        /* key k is buf[end[k - 1] .. end[k]) */
+	uint8_t *cs;        /* its case rule */
+	size_t n, ncap;
+};
+
+static int keys_add(struct form_keys *ks, const char *key, size_t len, int cs)
 {
-	int r = compile_name(s->trie, NULL, text, cs, c);
-	if (r)
-		return r;
+	if (ks->len + len > ks->cap) {
+		size_t cap = ks->cap ? ks->cap : 4096;
+		while (cap < ks->len + len)
+			cap *= 2;
+		char *b = realloc(ks->buf, cap);
+		if (!b)
+			return GZ_ENOMEM;
+		ks->buf = b;
+		ks->cap = cap;
+	}
+	if (ks->n == ks->ncap) {
+		size_t cap = ks->ncap ? ks->ncap * 2 : 64;
+		size_t *end = realloc(ks->end, cap * sizeof(*end));
+		if (!end)
+			return GZ_ENOMEM;
+		ks->end = end;
+		uint8_t *c = realloc(ks->cs, cap);
+		if (!c)
+			return GZ_ENOMEM;
+		ks->cs = c;
+		ks->ncap = cap;
+	}
+	memcpy(ks->buf + ks->len, key, len);
+	ks->len += len;
+	ks->end[ks->n] = ks->len;
+	ks->cs[ks->n++] = (uint8_t)cs;
+	return 0;
+}
+
+/* Adds one surface form of entry e (form 0: its name, k: alias k - 1),
+ * compiled in c with its ids resolved.  keys holds the keys of the entry's
+ * forms added so far. */
+static int add_name(struct gz_set *s, uint32_t e, uint32_t form, int cs, struct compiled *c,
+		    struct form_keys *keys)
+{
+	int r;
 	size_t base_len = c->key_len;
 	if (cs != GZ_CASE_INSENSITIVE) {
 		/* the rule is part of the key: a proper and a sensitive form of
@@ -548,19 +604,17 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, const char *tex
 		if (overflow)
 			return GZ_EINVAL;
 	}
-	for (size_t k = 0; k < *nkeys; k++) {
-		size_t kl = strlen(keys[k]);
-		if (kl == c->key_len && memcmp(keys[k], c->key, kl) == 0)
+	for (size_t k = 0; k < keys->n; k++) {
+		const char *kd = keys->buf + (k ? keys->end[k - 1] : 0);
+		size_t kl = keys->end[k] - (k ? keys->end[k - 1] : 0);
+		if (kl == c->key_len && memcmp(kd, c->key, kl) == 0)
 			return 0; /* the same form twice */
 		/* an insensitive form already covers every cased variant */
-		if (cs && !key_cs[k] && kl == base_len && memcmp(keys[k], c->key, kl) == 0)
+		if (cs && !keys->cs[k] && kl == base_len && memcmp(kd, c->key, kl) == 0)
 			return 0;
 	}
-	char *kd = strndup(c->key, c->key_len);
-	if (!kd)
-		return GZ_ENOMEM;
-	keys[*nkeys] = kd;
-	key_cs[(*nkeys)++] = (uint8_t)cs;
+	if ((r = keys_add(keys, c->key, c->key_len, cs)))
+		return r;
 
 	if (s->name_count == s->name_cap) {
 		size_t cap = s->name_cap ? s->name_cap * 2 : 1024;
@@ -627,16 +681,32 @@ static int cmp_rank(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Names are compiled BUILD_BATCH at a time: each is folded first (no table
+ * touched), the table slots of the batch's tokens are asked for, then
+ * their ids are interned, the first edge of each is asked for, and only
+ * then are the names added and inserted, in order.  With millions of
+ * names the vocabulary and the edges are hundreds of MB, and a probe of
+ * either is a cache miss: in a batch the misses overlap.  The order of
+ * everything the set keeps (token ids, nodes, names) is the one-at-a-time
+ * order. */
+#define BUILD_BATCH 32
+
+struct build_job {
+	uint32_t entry, form;
+	int case_rule;
+	int r;
+};
+
 /* Compiles every entry's names into the trie, best-ranked entries first
  * (priority, then load order): a node's payloads then come out of the trie
  * in the order the tagger ranks ambiguous candidates, so that a name shared
  * by thousands of entries costs no sort per match. */
 static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 {
-	struct compiled *c = malloc(sizeof(*c));
+	struct compiled *cb = malloc(BUILD_BATCH * sizeof(*cb));
 	uint32_t *rank = malloc((s->entry_count ? s->entry_count : 1) * sizeof(*rank));
-	if (!c || !rank) {
-		free(c);
+	if (!cb || !rank) {
+		free(cb);
 		free(rank);
 		return GZ_ENOMEM;
 	}
@@ -644,40 +714,59 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 		rank[e] = e;
 	sort_set = s;
 	qsort(rank, s->entry_count, sizeof(*rank), cmp_rank);
+	struct form_keys keys = { 0 };
+	struct build_job jobs[BUILD_BATCH];
+	size_t next = 0, next_form = 0, before = 0;
 	int r = 0;
-	for (uint32_t k = 0; k < s->entry_count && !r; k++) {
-		uint32_t e = rank[k];
-		struct gz_entry *en = &s->entries[e];
-		size_t nforms = 1 + en->alias_count, nkeys = 0;
-		char **keys = calloc(nforms, sizeof(*keys));
-		uint8_t *key_cs = calloc(nforms, 1);
-		if (!keys || !key_cs) {
-			free(keys);
-			free(key_cs);
-			r = GZ_ENOMEM;
-			break;
+	while (next < s->entry_count && !r) {
+		size_t nb = 0;
+		for (; nb < BUILD_BATCH && next < s->entry_count; nb++) {
+			const struct gz_entry *en = &s->entries[rank[next]];
+			struct build_job *j = &jobs[nb];
+			j->entry = rank[next];
+			j->form = (uint32_t)next_form;
+			j->case_rule = next_form ? gz_entry_aliases(en)[next_form - 1].case_rule
+						 : en->name_case;
+			j->r = compile_text(gz_entry_form(en, next_form), j->case_rule, &cb[nb]);
+			for (size_t k = 0; !j->r && k < cb[nb].n; k++)
+				gz_trie_prefetch_token(s->trie, cb[nb].tok_hash[k]);
+			if (++next_form > en->alias_count) {
+				next_form = 0;
+				next++;
+			}
 		}
-		size_t before = s->name_count;
-		for (size_t f = 0; f < nforms && !r; f++) {
-			const char *text = gz_entry_form(en, f);
-			int cs = f ? gz_entry_aliases(en)[f - 1].case_rule : en->name_case;
-			r = add_name(s, e, (uint32_t)f, text, cs, c, keys, key_cs, &nkeys);
+		for (size_t b = 0; b < nb; b++) {
+			if (jobs[b].r)
+				continue;
+			jobs[b].r = resolve_ids(s->trie, NULL, &cb[b]);
+			if (!jobs[b].r)
+				gz_trie_prefetch_edge(s->trie, GZ_TRIE_ROOT, 0, cb[b].tokens[0]);
+		}
+		for (size_t b = 0; b < nb && !r; b++) {
+			struct build_job *j = &jobs[b];
+			struct gz_entry *en = &s->entries[j->entry];
+			if (j->form == 0) {
+				keys.n = keys.len = 0;
+				before = s->name_count;
+			}
+			r = j->r ? j->r : add_name(s, j->entry, j->form, j->case_rule, &cb[b], &keys);
 			if (r == GZ_EINVAL) {
 				gz_diag_add(diag, gz_entry_file(en), en->line, en->column,
-					    "name '%.60s' is too long (at most 256 tokens, 1 KB)", text);
+					    "name '%.60s' is too long (at most 256 tokens, 1 KB)",
+					    gz_entry_form(en, j->form));
 				(*problems)++;
 				r = 0;
 			}
+			if (j->form == en->alias_count)
+				for (size_t f = 0; f < s->file_count; f++)
+					if (s->files[f].path == gz_entry_file(en))
+						s->files[f].names += s->name_count - before;
 		}
-		for (size_t k = 0; k < nkeys; k++)
-			free(keys[k]);
-		free(keys);
-		free(key_cs);
-		for (size_t f = 0; f < s->file_count; f++)
-			if (s->files[f].path == gz_entry_file(en))
-				s->files[f].names += s->name_count - before;
 	}
-	free(c);
+	free(keys.buf);
+	free(keys.end);
+	free(keys.cs);
+	free(cb);
 	free(rank);
 	return r;
 }
@@ -1121,7 +1210,8 @@ int gz_set_lookup(const struct gz_set *s, const char *text,
 	struct compiled *c = malloc(sizeof(*c));
 	if (!c)
 		return GZ_ENOMEM;
-	int r = compile_name(NULL, s->trie, text, GZ_CASE_INSENSITIVE, c);
+	/* a text too long to be a name (GZ_EINVAL) is no name */
+	int r = compile_text(text, GZ_CASE_INSENSITIVE, c) ? 1 : resolve_ids(NULL, s->trie, c);
 	uint32_t node = GZ_TRIE_ROOT;
 	for (size_t k = 0; r == 0 && k < c->n; k++)
 		if ((node = gz_trie_step(s->trie, node, k ? c->gaps[k] : 0, c->tokens[k])) == GZ_TRIE_NONE)

@@ -255,11 +255,10 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 	}
 }
 
-static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
+static int64_t strtab_intern_hashed(struct strtab *st, uint64_t hash, const char *s, size_t len)
 {
 	if (len > 0xFFFF)
 		return GZ_EINVAL;
-	uint64_t hash = st->vocab ? gz_token_hash(s, len) : gz_hash_bytes(s, len);
 	int64_t id = strtab_find(st, hash, s, len);
 	if (id >= 0)
 		return id;
@@ -307,6 +306,12 @@ static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
 	if (st->filter) /* interning after the filter was built: keep it true */
 		st->filter[filter_word(hash, st->filter_mask)] |= filter_bits(hash);
 	return id;
+}
+
+static int64_t strtab_intern(struct strtab *st, const char *s, size_t len)
+{
+	return strtab_intern_hashed(st, st->vocab ? gz_token_hash(s, len) : gz_hash_bytes(s, len), s,
+				    len);
 }
 
 static void strtab_free(struct strtab *st)
@@ -372,6 +377,19 @@ int64_t gz_trie_intern_token(struct gz_trie *t, const char *s, size_t len)
 	if (t->node_first) /* finished: immutable */
 		return GZ_EINVAL;
 	return strtab_intern(&t->tokens, s, len);
+}
+
+int64_t gz_trie_intern_token_hashed(struct gz_trie *t, uint64_t hash, const char *s, size_t len)
+{
+	if (t->node_first)
+		return GZ_EINVAL;
+	return strtab_intern_hashed(&t->tokens, hash, s, len);
+}
+
+void gz_trie_prefetch_token(const struct gz_trie *t, uint64_t hash)
+{
+	if (t->tokens.slots)
+		__builtin_prefetch(&t->tokens.slots[slot_index(hash, t->tokens.mask)], 1);
 }
 
 int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len)
@@ -496,6 +514,12 @@ uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint
 			return e->child;
 		i = (i + 1) & t->edge_mask;
 	}
+}
+
+void gz_trie_prefetch_edge(const struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token)
+{
+	if (t->edges)
+		__builtin_prefetch(&t->edges[edge_hash(node, gap, token) & t->edge_mask], 1);
 }
 
 static int64_t add_child(struct gz_trie *t, uint32_t node, uint32_t gap, uint32_t token)
