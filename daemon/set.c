@@ -585,10 +585,11 @@ static int keys_add(struct form_keys *ks, const char *key, size_t len, int cs)
 }
 
 /* Adds one surface form of entry e (form 0: its name, k: alias k - 1),
- * compiled in c with its ids resolved.  keys holds the keys of the entry's
+ * compiled in c with its ids resolved, and appends its path in the trie to
+ * paths, for the caller to insert.  keys holds the keys of the entry's
  * forms added so far. */
 static int add_name(struct gz_set *s, uint32_t e, uint32_t form, int cs, struct compiled *c,
-		    struct form_keys *keys)
+		    struct form_keys *keys, struct gz_trie_path *paths, size_t *npaths)
 {
 	int r;
 	size_t base_len = c->key_len;
@@ -664,9 +665,8 @@ static int add_name(struct gz_set *s, uint32_t e, uint32_t form, int cs, struct 
 		nm->cased = (uint32_t)off;
 		nm->cased_len = (uint16_t)c->cased_len;
 	}
-	r = gz_trie_insert(s->trie, c->tokens, c->gaps, c->n, (uint32_t)s->name_count);
-	if (r)
-		return r;
+	paths[(*npaths)++] = (struct gz_trie_path){ c->tokens, c->gaps, c->n,
+						    (uint32_t)s->name_count, 0 };
 	s->name_count++;
 	return 0;
 }
@@ -683,12 +683,12 @@ static int cmp_rank(const void *a, const void *b)
 
 /* Names are compiled BUILD_BATCH at a time: each is folded first (no table
  * touched), the table slots of the batch's tokens are asked for, then
- * their ids are interned, the first edge of each is asked for, and only
- * then are the names added and inserted, in order.  With millions of
+ * their ids are interned, the first edge of each is asked for, the names
+ * are added in order, and their paths inserted together
+ * (gz_trie_insert_batch).  With millions of
  * names the vocabulary and the edges are hundreds of MB, and a probe of
- * either is a cache miss: in a batch the misses overlap.  The order of
- * everything the set keeps (token ids, nodes, names) is the one-at-a-time
- * order. */
+ * either is a cache miss: in a batch the misses overlap.  Token ids and
+ * names come in the one-at-a-time order, and so do a node's payloads. */
 #define BUILD_BATCH 32
 
 struct build_job {
@@ -716,6 +716,7 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 	qsort(rank, s->entry_count, sizeof(*rank), cmp_rank);
 	struct form_keys keys = { 0 };
 	struct build_job jobs[BUILD_BATCH];
+	struct gz_trie_path paths[BUILD_BATCH];
 	size_t next = 0, next_form = 0, before = 0;
 	int r = 0;
 	while (next < s->entry_count && !r) {
@@ -739,9 +740,8 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 			if (jobs[b].r)
 				continue;
 			jobs[b].r = resolve_ids(s->trie, NULL, &cb[b]);
-			if (!jobs[b].r)
-				gz_trie_prefetch_edge(s->trie, GZ_TRIE_ROOT, 0, cb[b].tokens[0]);
 		}
+		size_t npaths = 0;
 		for (size_t b = 0; b < nb && !r; b++) {
 			struct build_job *j = &jobs[b];
 			struct gz_entry *en = &s->entries[j->entry];
@@ -749,7 +749,9 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 				keys.n = keys.len = 0;
 				before = s->name_count;
 			}
-			r = j->r ? j->r : add_name(s, j->entry, j->form, j->case_rule, &cb[b], &keys);
+			r = j->r ? j->r
+				 : add_name(s, j->entry, j->form, j->case_rule, &cb[b], &keys, paths,
+					    &npaths);
 			if (r == GZ_EINVAL) {
 				gz_diag_add(diag, gz_entry_file(en), en->line, en->column,
 					    "name '%.60s' is too long (at most 256 tokens, 1 KB)",
@@ -762,6 +764,8 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 					if (s->files[f].path == gz_entry_file(en))
 						s->files[f].names += s->name_count - before;
 		}
+		if (!r)
+			r = gz_trie_insert_batch(s->trie, paths, npaths);
 	}
 	free(keys.buf);
 	free(keys.end);

@@ -574,6 +574,44 @@ int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *ga
 	return 0;
 }
 
+int gz_trie_insert_batch(struct gz_trie *t, struct gz_trie_path *paths, size_t count)
+{
+	size_t deepest = 0;
+	for (size_t b = 0; b < count; b++) {
+		paths[b].node = GZ_TRIE_ROOT;
+		if (paths[b].n > deepest)
+			deepest = paths[b].n;
+	}
+	for (size_t i = 0; i < deepest; i++) {
+		for (size_t b = 0; b < count; b++)
+			if (i < paths[b].n)
+				gz_trie_prefetch_edge(t, paths[b].node, i ? paths[b].gaps[i] : 0,
+						      paths[b].tokens[i]);
+		for (size_t b = 0; b < count; b++) {
+			if (i >= paths[b].n)
+				continue;
+			int64_t c = add_child(t, paths[b].node, i ? paths[b].gaps[i] : 0,
+					      paths[b].tokens[i]);
+			if (c < 0)
+				return (int)c;
+			paths[b].node = (uint32_t)c;
+		}
+	}
+	if (t->pend_count + count > t->pend_cap) {
+		size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
+		while (cap < t->pend_count + count)
+			cap *= 2;
+		struct pending *p = gz_big_resize(t->pend, t->pend_cap * sizeof(*p), cap * sizeof(*p));
+		if (!p)
+			return GZ_ENOMEM;
+		t->pend = p;
+		t->pend_cap = cap;
+	}
+	for (size_t b = 0; b < count; b++)
+		t->pend[t->pend_count++] = (struct pending){ paths[b].node, paths[b].payload };
+	return 0;
+}
+
 int gz_trie_finish(struct gz_trie *t)
 {
 	/* counting sort of payloads by node: keeps insertion (load) order within

@@ -152,6 +152,18 @@ int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len);
  * and attaches payload to its last node. */
 int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps,
 		   size_t n, uint32_t payload);
+/* gz_trie_insert of count paths, the same trie as inserting them one after
+ * the other (the payloads of a node in that order), with the cache misses
+ * of the edge table overlapped: the paths go down level by level, each
+ * level's edges asked for before they are followed.  Node ids are numbered
+ * in that order, which nothing outside the trie depends on. */
+struct gz_trie_path {
+	const uint32_t *tokens, *gaps;
+	size_t n;
+	uint32_t payload;
+	uint32_t node;      /* scratch */
+};
+int gz_trie_insert_batch(struct gz_trie *t, struct gz_trie_path *paths, size_t count);
 /* Ends building: groups payloads by node.  No insertion afterwards. */
 int gz_trie_finish(struct gz_trie *t);
 

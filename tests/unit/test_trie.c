@@ -313,6 +313,64 @@ static void test_filter_patterns_have_three_bits(void **state)
 		assert_int_equal(__builtin_popcountll(gz_filter_patterns[k]), 3);
 }
 
+/* Random paths over a small alphabet (many shared prefixes, repeats and
+ * paths that end inside others), inserted one at a time in one trie and in
+ * batches of every size in another: every path leads to the same payloads,
+ * in the same order, and the tries have as many nodes. */
+static void test_batch_insert_equals_one_at_a_time(void **state)
+{
+	(void)state;
+	enum { PATHS = 3000, MAXN = 5 };
+	static uint32_t tokens[PATHS][MAXN], gaps[PATHS][MAXN];
+	static size_t lens[PATHS];
+	uint64_t x = 12345;
+	for (size_t p = 0; p < PATHS; p++) {
+		x = gz_mix64(x + p);
+		lens[p] = 1 + x % MAXN;
+		for (size_t i = 0; i < lens[p]; i++) {
+			x = gz_mix64(x);
+			tokens[p][i] = (uint32_t)(x % 7);
+			gaps[p][i] = i ? (uint32_t)(x >> 32) % 2 : 0;
+		}
+	}
+	for (size_t batch = 1; batch <= 40; batch += 13) {
+		struct gz_trie *one = gz_trie_new(), *many = gz_trie_new();
+		for (int k = 0; k < 7; k++) {
+			char name[4] = { 't', (char)('0' + k), 0 };
+			assert_int_equal(tok(one, name), k);
+			assert_int_equal(tok(many, name), k);
+		}
+		assert_int_equal(gz_trie_intern_gap(one, "-", 1), 1);
+		assert_int_equal(gz_trie_intern_gap(many, "-", 1), 1);
+		for (size_t p = 0; p < PATHS; p++)
+			insert(one, tokens[p], gaps[p], lens[p], (uint32_t)p);
+		struct gz_trie_path paths[40];
+		for (size_t p = 0; p < PATHS; p += batch) {
+			size_t n = 0;
+			for (size_t q = p; q < p + batch && q < PATHS; q++)
+				paths[n++] = (struct gz_trie_path){ tokens[q], gaps[q], lens[q], (uint32_t)q, 0 };
+			assert_int_equal(gz_trie_insert_batch(many, paths, n), 0);
+		}
+		assert_int_equal(gz_trie_finish(one), 0);
+		assert_int_equal(gz_trie_finish(many), 0);
+		assert_int_equal(gz_trie_node_count(one), gz_trie_node_count(many));
+		for (size_t p = 0; p < PATHS; p++) {
+			uint32_t a = walk(one, tokens[p], gaps[p], lens[p]);
+			uint32_t b = walk(many, tokens[p], gaps[p], lens[p]);
+			assert_int_not_equal(a, GZ_TRIE_NONE);
+			assert_int_not_equal(b, GZ_TRIE_NONE);
+			size_t na, nb;
+			const uint32_t *pa = gz_trie_payloads(one, a, &na);
+			const uint32_t *pb = gz_trie_payloads(many, b, &nb);
+			assert_int_equal(na, nb);
+			assert_memory_equal(pa, pb, na * sizeof(*pa));
+			assert_int_equal(gz_trie_has_children(one, a), gz_trie_has_children(many, b));
+		}
+		gz_trie_free(one);
+		gz_trie_free(many);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_shared_prefix_shares_nodes),
 		cmocka_unit_test(test_same_path_inserted_twice_adds_payload_not_node),
 		cmocka_unit_test(test_many_paths_survive_table_growth),
+		cmocka_unit_test(test_batch_insert_equals_one_at_a_time),
 		cmocka_unit_test(test_hash_depends_only_on_bytes),
 		cmocka_unit_test(test_token_hash_padded_equals_token_hash),
 		cmocka_unit_test(test_scan_token_finds_tokens_and_whether_names_start_with_them),
