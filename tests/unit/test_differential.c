@@ -27,6 +27,10 @@
  * start, longest first, skipping any that starts before the last one taken
  * ends.
  *
+ * Every SNAPSHOT_EVERY-th gazetteer is also written as a snapshot and
+ * mapped back (issue 15): the mapped set must give the same answers as the
+ * one built from YAML, every one of them.
+ *
  * On a mismatch the test prints the gazetteer, the text (as C strings) and
  * both results.  DIFF_CASES=N in the environment changes the number of
  * gazetteers (default 2500, each tagged against 8 texts, 4 ways), DIFF_SHOW=N
@@ -35,6 +39,11 @@
 #include "unit_helpers.h"
 
 #include "fold.h"
+#include "snapshot.h"
+
+#include <unistd.h>
+
+#define SNAPSHOT_EVERY 5
 
 /* ------------------------------------------------------------ random */
 
@@ -571,7 +580,13 @@ static void test_trie_tagger_equals_reference(void **state)
 	static struct rmatch m[4096];
 	struct gz_tagger *t = gz_tagger_new();
 	assert_non_null(t);
-	long compared = 0, failures = 0, spans = 0;
+	long compared = 0, failures = 0, spans = 0, mapped_compared = 0;
+	/* the snapshots go to memory where there is a tmpfs: each write
+	 * fsyncs */
+	char snap_path[64];
+	snprintf(snap_path, sizeof snap_path, "%s/gz-differential-%d.gzs",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+	static char got_mapped[8192];
 	for (long c = 0; c < cases; c++) {
 		struct gaz g;
 		make_gaz(&g);
@@ -581,6 +596,13 @@ static void test_trie_tagger_equals_reference(void **state)
 			yamls[f] = yaml[f];
 		}
 		struct gz_set *set = load_yamls(yamls, g.nfiles);
+		struct gz_set *mapped = NULL;
+		if (c % SNAPSHOT_EVERY == 0) {
+			struct gz_error err = { 0 };
+			assert_int_equal(gz_snapshot_write(set, snap_path, NULL, &err), 0);
+			assert_int_equal(gz_snapshot_load(snap_path, NULL, &mapped, &err), 0);
+			unlink(snap_path);
+		}
 		for (size_t i = 0; i < g.n; i++)
 			for (size_t f = 0; f < g.e[i].nforms; f++)
 				ref_compile(g.e[i].forms[f].text, &forms[i * MAX_FORMS + f]);
@@ -606,6 +628,12 @@ static void test_trie_tagger_equals_reference(void **state)
 				o.types = filter;
 				assert_int_equal(gz_tagger_run(t, set, text, len, &o, &err), 0);
 				render_spans(t, text, got, sizeof got);
+				if (mapped) {
+					assert_int_equal(gz_tagger_run(t, mapped, text, len, &o, &err), 0);
+					render_spans(t, text, got_mapped, sizeof got_mapped);
+					assert_string_equal(got_mapped, got);
+					mapped_compared++;
+				}
 				size_t n = ref_matches(&g, forms, text, len, &tx, filter, m, 4096);
 				ref_render(m, n, longest, text, want, sizeof want);
 				spans += gz_tagger_span_count(t);
@@ -623,10 +651,12 @@ static void test_trie_tagger_equals_reference(void **state)
 			}
 		}
 		gz_set_unref(set);
+		gz_set_unref(mapped);
 	}
 	gz_tagger_free(t);
-	fprintf(stderr, "differential: %ld comparisons, %ld spans, %ld mismatches\n", compared,
-		spans, failures);
+	fprintf(stderr, "differential: %ld comparisons, %ld spans, %ld mismatches; %ld answers "
+			"of mapped snapshots equal\n",
+		compared, spans, failures, mapped_compared);
 	assert_int_equal(failures, 0);
 }
 
