@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,17 @@ static void cache_trim(const char *dir)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat sb;
+		/* a write that its daemon never finished (stopped while it
+		 * wrote): KEY.gzs.tmp.PID of a process that is gone */
+		const char *tmp = strstr(de->d_name, GZ_SNAPSHOT_SUFFIX ".tmp.");
+		if (tmp && tmp - de->d_name == 32) {
+			long pid = strtol(tmp + strlen(GZ_SNAPSHOT_SUFFIX ".tmp."), NULL, 10);
+			if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) && errno == ESRCH &&
+			    unlinkat(dirfd(d), de->d_name, 0) == 0)
+				gz_log(GZ_LOG_INFO, "cache: removed %s/%s, left by a stopped daemon", dir,
+				       de->d_name);
+			continue;
+		}
 		/* only what the cache itself names: KEY.gzs */
 		if (!gz_snapshot_path(de->d_name) || strlen(de->d_name) != 32 + 4 ||
 		    fstatat(dirfd(d), de->d_name, &sb, 0) || !S_ISREG(sb.st_mode))
@@ -139,6 +152,72 @@ static void cache_trim(const char *dir)
 			gz_log(GZ_LOG_INFO, "cache: removed the old snapshot %s/%s", dir, list[i].name);
 	free(list);
 	closedir(d);
+}
+
+/* Writing a set to the cache, after it went into service: a snapshot of
+ * millions of names is a GB, seconds of writing and fsync that neither a
+ * start nor a reload should wait for.  One write at a time (two reloads
+ * close together would write the same temporary file).  The write replaces
+ * a file of the same key: one that failed its checks, or one a second
+ * daemon on the same cache wrote meanwhile (the same bytes). */
+struct cache_write {
+	struct gz_set *set;      /* a reference, dropped when written */
+	char *dir, *file;
+	char key[33];
+};
+
+static pthread_mutex_t cache_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void cache_write_now(struct cache_write *w)
+{
+	pthread_mutex_lock(&cache_write_lock);
+	struct gz_error e = { 0 };
+	if (mkdir(w->dir, 0755) && errno != EEXIST)
+		gz_log(GZ_LOG_WARN, "cache: cannot create %s: %s", w->dir, strerror(errno));
+	else if (gz_snapshot_write(w->set, w->file, w->key, &e))
+		gz_log(GZ_LOG_WARN, "cache: %s", e.message);
+	else {
+		gz_log(GZ_LOG_INFO, "cache: wrote %s", w->file);
+		cache_trim(w->dir);
+	}
+	pthread_mutex_unlock(&cache_write_lock);
+	gz_set_unref(w->set);
+	free(w->dir);
+	free(w->file);
+	free(w);
+}
+
+static void *cache_writer(void *arg)
+{
+	cache_write_now(arg);
+	return NULL;
+}
+
+/* Hands set to a thread that writes it to file (taking a reference);
+ * written here and now when no thread can start. */
+static void cache_write_later(struct gz_set *set, const char *dir, const char *file,
+			      const char *key)
+{
+	struct cache_write *w = calloc(1, sizeof(*w));
+	if (!w || !(w->dir = strdup(dir)) || !(w->file = strdup(file))) {
+		if (w)
+			free(w->dir);
+		free(w);
+		gz_log(GZ_LOG_WARN, "cache: out of memory; not cached");
+		return;
+	}
+	w->set = gz_set_ref(set);
+	memcpy(w->key, key, sizeof w->key);
+	pthread_attr_t attr;
+	pthread_t tid;
+	int started = pthread_attr_init(&attr) == 0;
+	if (started) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&tid, &attr, cache_writer, w) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started)
+		cache_write_now(w);
 }
 
 int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
@@ -184,20 +263,15 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 	}
 	int r = gz_set_load(paths, npaths, diag, out, err);
 	if (r == 0 && file) {
-		struct gz_error e = { 0 };
 		/* a file that changed between the key's read and the load's: the
 		 * set is not what the key says, so it is not cached (the next load
 		 * builds again) */
 		if (strcmp(gz_set_hash(*out), content))
 			gz_log(GZ_LOG_WARN, "cache: the gazetteers changed while they were read; "
 			       "not cached");
-		else if (mkdir(cache_dir, 0755) && errno != EEXIST)
-			gz_log(GZ_LOG_WARN, "cache: cannot create %s: %s", cache_dir, strerror(errno));
-		else if (gz_snapshot_write(*out, file, key, &e))
-			gz_log(GZ_LOG_WARN, "cache: %s", e.message);
 		else {
 			*how = GZ_OPEN_CACHE_MISS;
-			cache_trim(cache_dir);
+			cache_write_later(*out, cache_dir, file, key);
 		}
 	}
 	free(file);

@@ -21,7 +21,9 @@ enum gz_open_how {
 	GZ_OPEN_YAML,        /* built from YAML, no cache */
 	GZ_OPEN_SNAPSHOT,    /* a .gzs named on the command line or in the config */
 	GZ_OPEN_CACHE_HIT,   /* mapped from the cache */
-	GZ_OPEN_CACHE_MISS,  /* built from YAML, and written to the cache */
+	GZ_OPEN_CACHE_MISS,  /* built from YAML; being written to the cache by a
+			      * thread of its own, which logs "cache: wrote FILE"
+			      * when done */
 };
 
 /* gz_set_load's contract (diag gets every YAML problem), plus: paths may

@@ -118,7 +118,7 @@ static void build_and_swap(struct gz_reloader *r, struct gz_reload_outcome *o)
 		gz_log(GZ_LOG_INFO, "gazetteers %s in %.3f s",
 		       how == GZ_OPEN_SNAPSHOT ? "mapped from their snapshot"
 		       : how == GZ_OPEN_CACHE_HIT ? "mapped from the cache"
-		       : "built from YAML and written to the cache", seconds_since(&t0));
+		       : "built from YAML (writing it to the cache)", seconds_since(&t0));
 	o->seconds = seconds_since(&t0);
 	if (r->test_build_delay.tv_sec || r->test_build_delay.tv_nsec)
 		nanosleep(&r->test_build_delay, NULL);

@@ -35,7 +35,17 @@ SHIPPED = os.path.join(gzharness.SOURCE_ROOT, "gazetteers")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 CACHE_FILE = re.compile(r"^[0-9a-f]{32}\.gzs$")
 
-BUILT = "gazetteers built from YAML and written to the cache"
+BUILT = "gazetteers built from YAML (writing it to the cache)"
+WROTE = "gaztagd: cache: wrote "
+
+
+def wait_wrote(tc, d, n):
+    """Waits until daemon d has logged n cache writes (they run in the
+    background, after the set went into service)."""
+    deadline = time.monotonic() + 30
+    while d.log().count(WROTE) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tc.assertEqual(d.log().count(WROTE), n, d.log())
 MAPPED = "gazetteers mapped from the cache"
 
 # News-like texts naming entries of the shipped gazetteers.
@@ -408,6 +418,7 @@ class CacheTest(TempDaemonTestCase):
         d = self.start()
         self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
         self.assertIsNone(d.wait_log(MAPPED, 0))
+        wait_wrote(self, d, 1)
         first = self.cached()
         self.assertEqual(len(first), 1)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "cache")))
@@ -437,6 +448,7 @@ class CacheTest(TempDaemonTestCase):
         self.assertEqual(d.gazetteers_hash(), h_b)
         self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "odesa", "mariupol", "azov-regiment"])
         self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
+        wait_wrote(self, d, 1)
         second = self.cached()
         self.assertEqual(len(second), 2)
         self.assertTrue(set(first) < set(second))
@@ -455,6 +467,7 @@ class CacheTest(TempDaemonTestCase):
         self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
         self.assertEqual(d.gazetteers_hash(), h_b)
         self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "odesa", "mariupol", "azov-regiment"])
+        wait_wrote(self, d, 1)
         self.assertEqual(self.cached(), second)
         rc, _, err = gaztagd("--check", "--gazetteers", path)
         self.assertEqual(rc, 0, err)
@@ -468,6 +481,7 @@ class CacheTest(TempDaemonTestCase):
         status, body, _ = d.json("POST", "/reload", b"")
         self.assertEqual(status, 200, body)
         self.assertNotIn(body["gazetteers"], (h_a, h_b))
+        wait_wrote(self, d, 1)
         third = self.cached()
         self.assertEqual(len(third), 2)
         self.assertIn(b_file, third)
@@ -483,10 +497,26 @@ class CacheTest(TempDaemonTestCase):
 
     def test_cache_flag_overrides_and_disables(self):
         other = os.path.join(self.tmp, "other-cache")
+        # what a daemon stopped while it wrote leaves: removed by the next
+        # write; a write still going on (its process alive) is left alone
+        os.mkdir(other)
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        stale = "%s.gzs.tmp.%d" % ("a" * 32, gone.pid)
+        live = "%s.gzs.tmp.%d" % ("b" * 32, os.getpid())
+        for name in (stale, live):
+            write(os.path.join(other, name), b"half a snapshot")
         self.d = gzharness.Daemon(args=["--config", self.config, "--cache", other],
                                   gazetteers=())
         self.assertIsNotNone(self.d.wait_log(BUILT, 1), self.d.log())
-        self.assertEqual(len(os.listdir(other)), 1)
+        wait_wrote(self, self.d, 1)
+        self.assertIn("gaztagd: cache: removed %s/%s, left by a stopped daemon" % (other, stale),
+                      self.d.log().splitlines())
+        names = os.listdir(other)
+        self.assertIn(live, names)
+        names.remove(live)
+        self.assertEqual(len(names), 1, names)
+        self.assertRegex(names[0], CACHE_FILE)
         self.assertEqual(self.cached(), [])
         self.assertEqual(self.d.stop(), 0, self.d.log())
         self.d = gzharness.Daemon(args=["--config", self.config, "--cache", ""], gazetteers=())
@@ -557,6 +587,7 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
             self.assertEqual(status, 200)
             expected[body["gazetteers"]] = body["entities"]
         self.assertEqual(len(expected), 2)
+        wait_wrote(self, d, 2)
         self.assertEqual(len(os.listdir(cache)), 2)
         self.assertEqual(d.log().count(BUILT), 2, d.log())
         hashes = list(expected)   # [A, B]
