@@ -13,6 +13,7 @@
 #include "gazetteer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -21,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "attrs.h"
+#include "bigmem.h"
 #include "fold.h"
 #include "yaml_reader.h"
 
@@ -31,7 +35,6 @@
 struct loader {
 	struct gz_yaml y;        /* first: take_entry gets &L->y back */
 	struct gz_gazetteer *g;  /* where streamed entries go */
-	size_t cap;              /* of g->entries, g->ids, g->id_strings */
 	struct gz_buf attrs;     /* an entry's attrs text, reused entry after entry */
 };
 
@@ -197,19 +200,22 @@ struct gz_strings {
 	max_align_t data[];
 };
 
+/* Blocks double from 64 KB (a small file costs little) to 16 MB, and are
+ * big arrays on huge pages from 2 MB on (bigmem.h): a GeoNames part holds
+ * hundreds of MB of strings. */
 #define STRINGS_MIN (64u << 10)
-#define STRINGS_MAX (4u << 20)
+#define STRINGS_MAX (16u << 20)
 
 static void *strings_alloc(struct gz_gazetteer *g, size_t len)
 {
 	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	struct gz_strings *b = g->strings;
 	if (!b || b->size - b->used < len) {
-		size_t size = b && b->size < STRINGS_MAX ? b->size * 2 : STRINGS_MIN;
+		size_t size = !b ? STRINGS_MIN : b->size < STRINGS_MAX ? b->size * 2 : STRINGS_MAX;
 		while (size < len + sizeof(*b))
 			size *= 2;
-		void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (m == MAP_FAILED)
+		void *m = gz_big_alloc(size);
+		if (!m)
 			return NULL;
 		b = m;
 		b->next = g->strings;
@@ -226,7 +232,7 @@ static void strings_free(struct gz_strings *b)
 {
 	while (b) {
 		struct gz_strings *next = b->next;
-		munmap(b, b->size);
+		gz_big_free(b, b->size);
 		b = next;
 	}
 }
@@ -436,27 +442,51 @@ static int load_entry(struct loader *L, const struct gz_yaml_node *n, const char
 	return ok && !L->y.oom;
 }
 
+/* Grows (or shrinks) the entry arrays of g to cap records each: big
+ * arrays (bigmem.h), a GeoNames part's are hundreds of MB.  0, or GZ_ENOMEM
+ * with the arrays as they were. */
+static int resize_entries(struct gz_gazetteer *g, size_t cap)
+{
+	size_t old = g->cap;
+	struct gz_raw_entry *e = gz_big_resize(g->entries, old * sizeof(*e), cap * sizeof(*e));
+	if (!e)
+		return GZ_ENOMEM;
+	g->entries = e;
+	struct gz_id_ref *ids = gz_big_resize(g->ids, old * sizeof(*ids), cap * sizeof(*ids));
+	char **strs = ids ? gz_big_resize(g->id_strings, old * sizeof(*strs), cap * sizeof(*strs))
+			  : NULL;
+	if (!strs) {
+		/* back to old for all three (a shrink that fails keeps the
+		 * bigger mapping, of which only old records are freed) */
+		if (ids && (ids = gz_big_resize(ids, cap * sizeof(*ids), old * sizeof(*ids))))
+			g->ids = ids;
+		if ((e = gz_big_resize(g->entries, cap * sizeof(*e), old * sizeof(*e))))
+			g->entries = e;
+		return GZ_ENOMEM;
+	}
+	g->ids = ids;
+	g->id_strings = strs;
+	g->cap = cap;
+	return 0;
+}
+
+static void free_entries(struct gz_gazetteer *g)
+{
+	gz_big_free(g->entries, g->cap * sizeof(*g->entries));
+	gz_big_free(g->ids, g->cap * sizeof(*g->ids));
+	gz_big_free(g->id_strings, g->cap * sizeof(*g->id_strings));
+}
+
 /* Grows the entry arrays of L->g for one more entry. */
 static int reserve_entry(struct loader *L)
 {
 	struct gz_gazetteer *g = L->g;
-	if (g->count < L->cap && g->id_count < L->cap && g->id_string_count < L->cap)
+	if (g->count < g->cap && g->id_count < g->cap && g->id_string_count < g->cap)
 		return 0;
-	size_t cap = L->cap ? L->cap * 2 : 64;
-	struct gz_raw_entry *e = realloc(g->entries, cap * sizeof(*e));
-	if (e)
-		g->entries = e;
-	struct gz_id_ref *ids = realloc(g->ids, cap * sizeof(*ids));
-	if (ids)
-		g->ids = ids;
-	char **strs = realloc(g->id_strings, cap * sizeof(*strs));
-	if (strs)
-		g->id_strings = strs;
-	if (!e || !ids || !strs) {
+	if (resize_entries(g, g->cap ? g->cap * 2 : 64)) {
 		L->y.oom = 1;
 		return -1;
 	}
-	L->cap = cap;
 	return 0;
 }
 
@@ -626,7 +656,6 @@ struct piece {
 	size_t len;
 	int line_base;
 	struct gz_gazetteer g;
-	size_t cap;              /* of g's arrays */
 	int failed;              /* a problem, or out of memory */
 };
 
@@ -640,9 +669,7 @@ struct chunked {
 
 static void piece_free(struct gz_gazetteer *g)
 {
-	free(g->entries);
-	free(g->id_strings);
-	free(g->ids);
+	free_entries(g);
 	strings_free(g->strings);
 	memset(g, 0, sizeof(*g));
 }
@@ -653,7 +680,6 @@ static void read_piece(const char *path, struct piece *p)
 				   .line_base = p->line_base } };
 	L.g = &p->g;
 	struct gz_yaml_node *root = gz_yaml_read(&L.y, p->buf, p->len);
-	p->cap = L.cap;
 	p->failed = L.y.errors || L.y.oom || L.y.broken || !root || root->kind != GZ_YAML_SEQ ||
 		    root->nkids != 0;
 	gz_yaml_node_free(root);
@@ -769,7 +795,7 @@ static int cut_pieces(const char *buf, size_t len, size_t want, size_t *head_len
 }
 
 /* Appends piece p's entries and ids to g. */
-static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
+static int merge_piece(struct gz_gazetteer *g, struct piece *p)
 {
 	if (!g->entries && !g->ids && !g->id_strings) {
 		/* the first piece's arrays become the file's: no copy */
@@ -778,7 +804,7 @@ static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
 		g->id_strings = p->g.id_strings;
 		g->count = p->g.count;
 		g->id_count = p->g.id_count;
-		*cap = p->cap;
+		g->cap = p->g.cap;
 		strings_move(g, &p->g);
 		memset(&p->g, 0, sizeof(p->g));
 		return 0;
@@ -786,22 +812,12 @@ static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
 	size_t need = g->count + p->g.count;
 	if (g->id_count + p->g.id_count > need)
 		need = g->id_count + p->g.id_count;
-	if (need > *cap) {
-		size_t c = *cap ? *cap : 64;
+	if (need > g->cap) {
+		size_t c = g->cap ? g->cap : 64;
 		while (c < need)
 			c *= 2;
-		struct gz_raw_entry *e = realloc(g->entries, c * sizeof(*e));
-		if (e)
-			g->entries = e;
-		struct gz_id_ref *ids = realloc(g->ids, c * sizeof(*ids));
-		if (ids)
-			g->ids = ids;
-		char **strs = realloc(g->id_strings, c * sizeof(*strs));
-		if (strs)
-			g->id_strings = strs;
-		if (!e || !ids || !strs)
+		if (resize_entries(g, c))
 			return GZ_ENOMEM;
-		*cap = c;
 	}
 	/* a clean piece has no invalid ids: id_strings stays empty */
 	memcpy(g->entries + g->count, p->g.entries, p->g.count * sizeof(*g->entries));
@@ -809,9 +825,7 @@ static int merge_piece(struct gz_gazetteer *g, struct piece *p, size_t *cap)
 	memcpy(g->ids + g->id_count, p->g.ids, p->g.id_count * sizeof(*g->ids));
 	g->id_count += p->g.id_count;
 	strings_move(g, &p->g);
-	free(p->g.entries);
-	free(p->g.ids);
-	free(p->g.id_strings);
+	free_entries(&p->g);
 	memset(&p->g, 0, sizeof(p->g));
 	return 0;
 }
@@ -856,7 +870,7 @@ static int parse_chunked(const char *path, const char *buf, size_t len, unsigned
 	for (size_t i = 0; i < c.count; i++)
 		ok = ok && !c.pieces[i].failed;
 	for (size_t i = 0; i < c.count && ok; i++)
-		if (merge_piece(g, &c.pieces[i], &L.cap))
+		if (merge_piece(g, &c.pieces[i]))
 			L.y.oom = 1, ok = 0;
 	if (ok) {
 		load_file(&L, root, g);
@@ -908,44 +922,58 @@ int gz_gazetteer_load_threads(const char *path, unsigned threads, struct gz_gaze
 			      struct gz_diag *diag)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb)) {
 		if (diag)
 			gz_diag_add(diag, path, 0, 0, "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
+	/* one buffer of the file's size (a big array: bigmem.h), grown only
+	 * if the file grows while it is read; one byte more, to see EOF */
+	size_t cap = S_ISREG(sb.st_mode) && sb.st_size > 0 && (uint64_t)sb.st_size <= GZ_YAML_MAX_FILE
+			     ? (size_t)sb.st_size + 1
+			     : 65536;
+	size_t len = 0;
+	char *buf = gz_big_alloc(cap);
+	int rerr = !buf ? ENOMEM : 0;
+	while (!rerr) {
 		if (len == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if (cap > GZ_YAML_MAX_FILE + 1)
-				cap = GZ_YAML_MAX_FILE + 1;
-			char *b = realloc(buf, cap);
+			size_t grown = cap * 2 > GZ_YAML_MAX_FILE + 1 ? GZ_YAML_MAX_FILE + 1 : cap * 2;
+			if (grown == cap)
+				break; /* over the limit */
+			char *b = gz_big_resize(buf, cap, grown);
 			if (!b) {
-				free(buf);
-				fclose(f);
-				return GZ_ENOMEM;
+				rerr = ENOMEM;
+				break;
 			}
 			buf = b;
+			cap = grown;
 		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rerr = errno;
+		if (n <= 0)
 			break;
-		if (len > GZ_YAML_MAX_FILE)
-			break;
+		len += (size_t)n;
 	}
-	int rerr = ferror(f);
-	fclose(f);
+	close(fd);
+	if (rerr == ENOMEM) {
+		gz_big_free(buf, cap);
+		return GZ_ENOMEM;
+	}
 	if (rerr) {
-		free(buf);
+		gz_big_free(buf, cap);
 		if (diag)
-			gz_diag_add(diag, path, 0, 0, "read error");
+			gz_diag_add(diag, path, 0, 0, "read error: %s", strerror(rerr));
 		return 1;
 	}
 	if (len > GZ_YAML_MAX_FILE) {
-		free(buf);
+		gz_big_free(buf, cap);
 		if (diag)
 			gz_diag_add(diag, path, 0, 0, "file is larger than the limit of %u bytes",
 				    GZ_YAML_MAX_FILE);
@@ -959,7 +987,7 @@ int gz_gazetteer_load_threads(const char *path, unsigned threads, struct gz_gaze
 		memcpy((*out)->content_hash, c.digest, sizeof c.digest);
 		(*out)->content_len = len;
 	}
-	free(buf);
+	gz_big_free(buf, cap);
 	return r;
 }
 
@@ -967,9 +995,7 @@ void gz_gazetteer_free(struct gz_gazetteer *g)
 {
 	if (!g)
 		return;
-	free(g->entries);
-	free(g->id_strings); /* the ids themselves are in the blocks */
-	free(g->ids);
+	free_entries(g); /* the ids themselves are in the blocks */
 	strings_free(g->strings);
 	free(g->type);
 	free(g->path);

@@ -57,6 +57,7 @@ struct gz_gazetteer {
 	int common_words_skip;   /* `common_words: skip` (SPEC §8.2) */
 	struct gz_raw_entry *entries;
 	size_t count;
+	size_t cap;        /* of entries, ids and id_strings: big arrays (bigmem.h) */
 	struct gz_id_ref *ids;
 	size_t id_count;
 	char **id_strings; /* ids of invalid entries, kept for ids[] */
