@@ -537,6 +537,7 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, GZ_LEASE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -579,6 +580,10 @@ static int serve(const char *config, const char *listen, const char *const *gaze
 			if (sig == SIGHUP) {
 				/* built on the reloader's thread; the outcome is logged there */
 				gz_reloader_request(r, GZ_RELOAD_SIGHUP, NULL);
+				continue;
+			}
+			if (sig == GZ_LEASE_SIGNAL) {
+				gz_reloader_lease_broken(r);
 				continue;
 			}
 			gz_log(GZ_LOG_INFO, "%s: stopping (finishing requests in flight)",

@@ -17,15 +17,21 @@
  */
 #include "reload.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "config.h" /* gz_uint_parse */
 #include "log.h"
+#include "set_internal.h"
+#include "snapshot.h"
 
 /* The problems of a failed reload kept for /health: enough to fix a file,
  * bounded so that a file with a million broken lines does not pin them. */
@@ -47,6 +53,7 @@ struct gz_reloader {
 	char **paths;
 	size_t npaths;
 	char *cache;            /* the snapshot cache directory, or NULL */
+	int lease_fd;           /* the served snapshot's file, leased; or -1 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -101,6 +108,78 @@ static const char *why_text(unsigned why, char *buf, size_t size)
 			break;
 	}
 	return buf;
+}
+
+/* ------------------------------------------------------------ leases */
+
+/* Called with `build` held, as every function that touches lease_fd. */
+static void lease_drop(struct gz_reloader *r)
+{
+	if (r->lease_fd < 0)
+		return;
+	fcntl(r->lease_fd, F_SETLEASE, F_UNLCK);
+	close(r->lease_fd);
+	r->lease_fd = -1;
+}
+
+static void lease_take(struct gz_reloader *r, const char *path)
+{
+	lease_drop(r);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* gone since it was mapped: nothing to protect */
+	if (fcntl(fd, F_SETSIG, GZ_LEASE_SIGNAL) || fcntl(fd, F_SETOWN, getpid()) ||
+	    fcntl(fd, F_SETLEASE, F_RDLCK)) {
+		gz_log(GZ_LOG_WARN, "%s: cannot lease it (%s): replace it by renaming a new file "
+		       "over it; writing over it in place would stop gaztagd", path, strerror(errno));
+		close(fd);
+		return;
+	}
+	r->lease_fd = fd;
+}
+
+void gz_reloader_lease_broken(struct gz_reloader *r)
+{
+	pthread_mutex_lock(&r->build);
+	if (r->lease_fd < 0) { /* dropped meanwhile: a reload went first */
+		pthread_mutex_unlock(&r->build);
+		return;
+	}
+	const char *path = r->paths[0];
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct gz_set *old = gz_reloader_acquire(r), *set = NULL;
+	size_t len = 0;
+	const void *map = old ? gz_set_map(old, &len) : NULL;
+	struct gz_error err = { 0 };
+	/* the writer waits in its open(): the file is still whole */
+	void *copy = map && len ? mmap(NULL, len, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+	if (copy != MAP_FAILED) {
+		memcpy(copy, map, len);
+		if (gz_snapshot_read(path, copy, len, NULL, &set, &err) == 0)
+			gz_set_hand_over_map(set, copy, len, seconds_since(&t0));
+		else
+			munmap(copy, len);
+	}
+	if (set) {
+		gz_reloader_swap(r, set);
+		gz_log(GZ_LOG_WARN, "%s is being written over in place: serving a copy of it in "
+		       "memory (made in %.3f s) until the next reload", path, seconds_since(&t0));
+		/* the requests that took the mapped set before the swap */
+		for (unsigned ms = 0; gz_set_refs(old) > 1 && ms < GZ_LEASE_WAIT_MS; ms++)
+			nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+		if (gz_set_refs(old) > 1)
+			gz_log(GZ_LOG_WARN, "%s: requests still read it after %u ms; letting the "
+			       "writer go", path, GZ_LEASE_WAIT_MS);
+	} else {
+		gz_log(GZ_LOG_ERROR, "%s is being written over in place and could not be copied "
+		       "(%s); requests reading it may fail", path,
+		       copy == MAP_FAILED ? strerror(errno) : err.message);
+	}
+	gz_set_unref(old); /* the last reference: unmapped */
+	lease_drop(r);
+	pthread_mutex_unlock(&r->build);
 }
 
 /* Loads the paths and, when every file loaded, swaps the new set in; in
@@ -161,6 +240,12 @@ static void build_and_swap(struct gz_reloader *r, struct gz_reload_outcome *o)
 	}
 	o->generation = r->status.generation;
 	pthread_mutex_unlock(&r->lock);
+	if (!o->rc) {
+		if (how == GZ_OPEN_SNAPSHOT)
+			lease_take(r, r->paths[0]);
+		else
+			lease_drop(r);
+	}
 	gz_diag_clear(&dropped);
 	/* Outside the lock: the last unref of a big set frees a lot. */
 	if (old) {
@@ -269,6 +354,7 @@ struct gz_reloader *gz_reloader_new(const char *const *paths, size_t npaths)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->build, NULL);
 	pthread_cond_init(&r->wake, NULL);
+	r->lease_fd = -1;
 	r->paths = calloc(npaths ? npaths : 1, sizeof(char *));
 	if (!r->paths) {
 		gz_reloader_free(r);
@@ -304,6 +390,7 @@ void gz_reloader_free(struct gz_reloader *r)
 	if (!r)
 		return;
 	gz_reloader_stop(r);
+	lease_drop(r);
 	if (r->set)
 		gz_set_unref(r->set);
 	gz_diag_clear(&r->errors);

@@ -23,6 +23,7 @@
 #ifndef GZ_RELOAD_H
 #define GZ_RELOAD_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -102,6 +103,22 @@ int gz_reloader_start(struct gz_reloader *r);
  * (not started, or stopped), in which case w is not called. */
 int gz_reloader_request(struct gz_reloader *r, enum gz_reload_trigger why,
 			struct gz_reload_waiter *w);
+
+/* A set mapped from a snapshot the config names (a .gzs) lies in the
+ * user's file: writing over that file in place (cp, >, truncate) would
+ * pull the pages from under the requests reading them, and the process
+ * would die of SIGBUS.  So while such a set is in service the reloader
+ * holds a read lease on the file (fcntl F_SETLEASE: the kernel makes a
+ * writer's open wait, up to /proc/sys/fs/lease-break-time, and sends
+ * GZ_LEASE_SIGNAL).  gz_reloader_lease_broken, called on that signal,
+ * copies the snapshot into memory, puts the copy in service, waits for the
+ * requests still reading the file (up to GZ_LEASE_WAIT_MS), then lets the
+ * writer go; the new file is loaded by the next reload (the watcher's,
+ * once the writer is done).  A lease needs the file's owner or CAP_LEASE:
+ * without one a warning says to replace the file by renaming. */
+#define GZ_LEASE_SIGNAL (SIGRTMIN + 1)
+#define GZ_LEASE_WAIT_MS 30000
+void gz_reloader_lease_broken(struct gz_reloader *r);
 
 /* Lets the build under way finish, cancels the ones asked for (their
  * waiters are called with outcome.cancelled set) and joins the builder

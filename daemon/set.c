@@ -1276,6 +1276,17 @@ void gz_set_hand_over_map(struct gz_set *s, void *map, size_t map_len, double se
 	s->load_seconds = seconds;
 }
 
+const void *gz_set_map(const struct gz_set *s, size_t *map_len)
+{
+	*map_len = s->map_len;
+	return s->map;
+}
+
+unsigned gz_set_refs(const struct gz_set *s)
+{
+	return (unsigned)atomic_load_explicit(&s->refs, memory_order_acquire);
+}
+
 struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
 			    const char *hash)
 {

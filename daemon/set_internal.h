@@ -67,6 +67,11 @@ struct gz_set *gz_set_adopt(const struct gz_set_parts *p, struct gz_trie *trie,
 /* Gives set the mapping its borrowed arrays lie in, unmapped with it, and
  * how long mapping and checking it took (gz_set_load_seconds). */
 void gz_set_hand_over_map(struct gz_set *set, void *map, size_t map_len, double seconds);
+/* The mapping set's arrays lie in (NULL for a set built from YAML). */
+const void *gz_set_map(const struct gz_set *set, size_t *map_len);
+/* How many references set has at this moment (others may take or drop
+ * theirs meanwhile). */
+unsigned gz_set_refs(const struct gz_set *set);
 
 /* The content hash of files (gz_set_hash): from each one's length and
  * XXH3-128 (canonical), in load order.  0 or GZ_ENOMEM. */

@@ -38,6 +38,8 @@ CACHE_FILE = re.compile(r"^[0-9a-f]{32}\.gzs$")
 BUILT = "gazetteers built from YAML (writing it to the cache)"
 WROTE = "gaztagd: cache: wrote "
 
+MAPPED = "gazetteers mapped from the cache"
+
 
 def wait_wrote(tc, d, n):
     """Waits until daemon d has logged n cache writes (they run in the
@@ -46,7 +48,6 @@ def wait_wrote(tc, d, n):
     while d.log().count(WROTE) < n and time.monotonic() < deadline:
         time.sleep(0.02)
     tc.assertEqual(d.log().count(WROTE), n, d.log())
-MAPPED = "gazetteers mapped from the cache"
 
 # News-like texts naming entries of the shipped gazetteers.
 TEXTS = [
@@ -638,6 +639,80 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
         self.assertEqual(d.log().count(MAPPED), mapped + self.RELOADS, d.log())
         self.assertEqual(d.log().count(BUILT), 2)
         self.assertEqual(len(os.listdir(cache)), 2)
+
+
+class OverwriteInPlaceTest(TempDaemonTestCase):
+    """A snapshot in service written over in place (open for writing,
+    truncated, rewritten: what cp and > do) while clients tag: the daemon
+    holds a lease on it, serves a copy in memory before the writer may go
+    on, no request fails, and the next reload loads the new file."""
+    CLIENTS = 3
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="gzsnapover-")
+        self.d = None
+
+    def test_written_over_while_tagging(self):
+        gzs = os.path.join(self.tmp, "set.gzs")
+        other = os.path.join(self.tmp, "other.gzs")
+        compile_snapshot(gzs, SHIPPED)
+        h_b = re.search(r"gazetteers ([0-9a-f]{32})",
+                        compile_snapshot(other, os.path.join(SHIPPED, "places.yaml"))).group(1)
+        self.d = d = gzharness.Daemon(gazetteers=(gzs,), config={"watch": False})
+        self.assertNotIn("cannot lease", d.log())
+        h_a = d.gazetteers_hash()
+        self.assertNotEqual(h_a, h_b)
+        stop = threading.Event()
+        failures, counts = [], []
+
+        def client():
+            c = d.conn(timeout=20)
+            n = 0
+            try:
+                while not stop.is_set():
+                    try:
+                        status, _, data = d.request("POST", "/tag", TEXTS[0].encode(),
+                                                    {"Content-Type": "text/plain"}, conn=c)
+                        body = json.loads(data)
+                    except Exception as e:  # noqa: BLE001 - every failure counts
+                        failures.append("request: %r" % e)
+                        return
+                    if status != 200 or body.get("gazetteers") != h_a:
+                        failures.append("%d %r" % (status, body))
+                        return
+                    n += 1
+            finally:
+                c.close()
+                counts.append(n)
+
+        threads = [threading.Thread(target=client) for _ in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.3)
+            with open(gzs, "wb") as f:   # O_TRUNC: waits for the daemon to let go
+                f.write(read(other))
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertEqual(failures, [])
+        self.assertEqual(len(counts), self.CLIENTS)
+        self.assertTrue(all(n > 0 for n in counts), counts)
+        self.assertIsNotNone(d.wait_log("gaztagd: warning: %s is being written over in place: "
+                                        "serving a copy of it in memory" % gzs, 1), d.log())
+        self.assertEqual(d.gazetteers_hash(), h_a)
+        status, body, _ = d.json("POST", "/reload", b"")
+        self.assertEqual((status, body.get("gazetteers")), (200, h_b), body)
+        # and leased again: a second overwrite is as safe as the first
+        with open(gzs, "wb") as f:
+            f.write(read(other))
+        self.assertIsNotNone(d.wait_log("gaztagd: warning: %s is being written over in place"
+                                        % gzs, 1), d.log())
+        self.assertEqual(d.log().count("is being written over in place"), 2, d.log())
+        status, body, _ = d.tag(TEXTS[3])
+        self.assertEqual((status, body["gazetteers"]), (200, h_b))
 
 
 class CompileErrorsTest(unittest.TestCase):
