@@ -102,9 +102,9 @@ struct arena_block {
 	char data[];
 };
 
-static char *arena_alloc(struct gz_set *s, size_t len)
+static char *arena_alloc(struct arena_block **arena, size_t len)
 {
-	struct arena_block *b = s->arena;
+	struct arena_block *b = *arena;
 	if (!b || b->size - b->used < len) {
 		size_t size = b ? ARENA_NEXT : ARENA_FIRST;
 		if (size < len)
@@ -112,22 +112,22 @@ static char *arena_alloc(struct gz_set *s, size_t len)
 		b = gz_big_alloc(sizeof(*b) + size);
 		if (!b)
 			return NULL;
-		b->next = s->arena;
+		b->next = *arena;
 		b->used = 0;
 		b->size = size;
-		s->arena = b;
+		*arena = b;
 	}
 	char *p = b->data + b->used;
 	b->used += len;
 	return p;
 }
 
-static const char *arena_strdup(struct gz_set *s, const char *str, int *oom)
+static const char *arena_strdup(struct arena_block **arena, const char *str, int *oom)
 {
 	if (!str)
 		return NULL;
 	size_t len = strlen(str) + 1;
-	char *p = arena_alloc(s, len);
+	char *p = arena_alloc(arena, len);
 	if (!p) {
 		*oom = 1;
 		return NULL;
@@ -447,7 +447,7 @@ static int64_t region_intern(struct gz_set *s, const char *str)
 	uint32_t *slot = region_slot(s, str);
 	if (!*slot) {
 		int oom = 0;
-		const char *copy = arena_strdup(s, str, &oom);
+		const char *copy = arena_strdup(&s->arena, str, &oom);
 		if (oom)
 			return GZ_ENOMEM;
 		s->regions[++s->region_count] = copy;
@@ -775,6 +775,113 @@ static int build(struct gz_set *s, struct gz_diag *diag, int *problems)
 	return r;
 }
 
+/* ------------------------------------------------- copying the entries */
+
+/* The raw entries of the files become the set's, their strings copied
+ * into arenas, by one thread per core over contiguous runs of entries, each
+ * with an arena of its own (a run's aliases follow the run before's, so
+ * the aliases stay in entry order).  What is shared (types, regions) is
+ * done after, on one thread. */
+#define COPY_MIN 100000 /* no threads for fewer entries */
+
+struct copy_job {
+	struct gz_set *s;
+	size_t gi, i;       /* the run's first entry: file gi's entry i */
+	size_t k, n;        /* its index in the set, and the run's length */
+	size_t alias;       /* the index of its first alias */
+	struct arena_block *arena;
+	int oom;
+};
+
+static void *copy_entries(void *arg)
+{
+	struct copy_job *j = arg;
+	struct gz_set *s = j->s;
+	size_t gi = j->gi, i = j->i, na = j->alias;
+	int oom = 0;
+	for (size_t k = j->k; k < j->k + j->n && !oom; k++, i++) {
+		while (i == s->gazetteers[gi]->count) {
+			gi++;
+			i = 0;
+		}
+		const struct gz_gazetteer *g = s->gazetteers[gi];
+		const struct gz_raw_entry *re = &g->entries[i];
+		struct gz_entry *e = &s->entries[k];
+		gz_rel_set(&e->id_rel, arena_strdup(&j->arena, re->id, &oom));
+		gz_rel_set(&e->name_rel, arena_strdup(&j->arena, re->name, &oom));
+		gz_rel_set(&e->attrs_rel, arena_strdup(&j->arena, re->attrs, &oom));
+		e->priority = re->priority;
+		e->name_case = re->name_case;
+		e->name_line = re->name_line;
+		e->name_column = re->name_column;
+		e->evidence_required = (uint8_t)re->evidence_required;
+		e->common_words_skip = (uint8_t)g->common_words_skip;
+		gz_rel_set(&e->file_rel, s->files[gi].path);
+		e->line = re->line;
+		e->column = re->column;
+		e->id_line = re->id_line;
+		e->id_column = re->id_column;
+		e->order = (uint32_t)k;
+		gz_rel_set(&e->aliases_rel, &s->aliases[na]);
+		e->alias_count = (uint32_t)re->alias_count;
+		for (size_t a = 0; a < re->alias_count; a++, na++) {
+			struct gz_alias *al = &s->aliases[na];
+			gz_rel_set(&al->text_rel, arena_strdup(&j->arena, re->aliases[a].text, &oom));
+			al->case_rule = re->aliases[a].case_rule;
+			al->line = re->aliases[a].line;
+			al->column = re->aliases[a].column;
+		}
+	}
+	j->oom = oom;
+	return NULL;
+}
+
+/* Copies the total entries of s->gazetteers (their files' infos made). */
+static int copy_all(struct gz_set *s, size_t total, unsigned threads)
+{
+	struct copy_job jobs[GZ_SET_MAX_LOAD_THREADS] = { 0 };
+	size_t njobs = total >= COPY_MIN ? threads : 1;
+	if (njobs > GZ_SET_MAX_LOAD_THREADS)
+		njobs = GZ_SET_MAX_LOAD_THREADS;
+	/* each run's start: a walk over the alias counts */
+	size_t k = 0, na = 0, job = 0;
+	for (size_t gi = 0; gi < s->gazetteer_count; gi++)
+		for (size_t i = 0; i < s->gazetteers[gi]->count; i++, k++) {
+			if (job < njobs && k == total * job / njobs) {
+				jobs[job] = (struct copy_job){ .s = s, .gi = gi, .i = i, .k = k,
+							       .alias = na };
+				job++;
+			}
+			na += s->gazetteers[gi]->entries[i].alias_count;
+		}
+	njobs = job; /* (fewer entries than jobs) */
+	for (size_t j = 0; j < njobs; j++)
+		jobs[j].n = (j + 1 < njobs ? jobs[j + 1].k : total) - jobs[j].k;
+	pthread_t tid[GZ_SET_MAX_LOAD_THREADS];
+	size_t started = 0;
+	for (size_t j = 1; j < njobs; j++)
+		if (pthread_create(&tid[j], NULL, copy_entries, &jobs[j]) == 0)
+			started |= (size_t)1 << j;
+	if (njobs)
+		copy_entries(&jobs[0]);
+	int oom = 0;
+	for (size_t j = 0; j < njobs; j++) {
+		if (j && (started >> j & 1))
+			pthread_join(tid[j], NULL);
+		else if (j)
+			copy_entries(&jobs[j]); /* no thread: on this one */
+		oom |= jobs[j].oom;
+		/* the run's arena blocks join the set's */
+		struct arena_block **tail = &jobs[j].arena;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = s->arena;
+		s->arena = jobs[j].arena;
+	}
+	s->entry_count = total;
+	return oom ? GZ_ENOMEM : 0;
+}
+
 /* ---------------------------------------------------- parallel reading */
 
 /* The files of a set are read by several threads: small files several at a
@@ -1005,41 +1112,33 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 		r = GZ_ENOMEM;
 		goto done;
 	}
-	size_t na = 0;
 	for (size_t gi = 0; gi < s->gazetteer_count; gi++) {
 		struct gz_gazetteer *g = s->gazetteers[gi];
 		struct gz_file_info *fi = &s->files[s->file_count++];
 		int foom = 0;
-		fi->path = arena_strdup(s, g->path, &foom);
-		fi->type = arena_strdup(s, g->type ? g->type : "", &foom);
+		fi->path = arena_strdup(&s->arena, g->path, &foom);
+		fi->type = arena_strdup(&s->arena, g->type ? g->type : "", &foom);
 		if (foom) {
 			r = GZ_ENOMEM;
 			goto done;
 		}
 		fi->entries = g->count;
-		for (size_t i = 0; i < g->count; i++) {
+	}
+	if ((r = copy_all(s, total, threads_to_use())))
+		goto done;
+	/* what the entries share, on this thread */
+	size_t k = 0;
+	for (size_t gi = 0; gi < s->gazetteer_count; gi++) {
+		struct gz_gazetteer *g = s->gazetteers[gi];
+		for (size_t i = 0; i < g->count; i++, k++) {
 			struct gz_raw_entry *re = &g->entries[i];
-			struct gz_entry *e = &s->entries[s->entry_count];
+			struct gz_entry *e = &s->entries[k];
 			int ti = type_index(s, re->type);
 			if (ti < 0) {
 				r = ti;
 				goto done;
 			}
-			int oom = 0;
-			gz_rel_set(&e->id_rel, arena_strdup(s, re->id, &oom));
-			gz_rel_set(&e->name_rel, arena_strdup(s, re->name, &oom));
 			e->type_index = ti;
-			e->priority = re->priority;
-			gz_rel_set(&e->attrs_rel, arena_strdup(s, re->attrs, &oom));
-			if (oom) {
-				r = GZ_ENOMEM;
-				goto done;
-			}
-			e->name_case = re->name_case;
-			e->name_line = re->name_line;
-			e->name_column = re->name_column;
-			e->evidence_required = (uint8_t)re->evidence_required;
-			e->common_words_skip = (uint8_t)g->common_words_skip;
 			int64_t country = region_intern(s, re->country), admin1 = region_intern(s, re->admin1);
 			if (country < 0 || admin1 < 0) {
 				r = GZ_ENOMEM;
@@ -1047,28 +1146,8 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			}
 			e->country = (uint32_t)country;
 			e->admin1 = (uint32_t)admin1;
-			gz_rel_set(&e->file_rel, fi->path);
-			e->line = re->line;
-			e->column = re->column;
-			e->id_line = re->id_line;
-			e->id_column = re->id_column;
-			e->order = (uint32_t)s->entry_count;
-			gz_rel_set(&e->aliases_rel, &s->aliases[na]);
-			e->alias_count = (uint32_t)re->alias_count;
-			for (size_t a = 0; a < re->alias_count; a++) {
-				gz_rel_set(&s->aliases[na].text_rel, arena_strdup(s, re->aliases[a].text, &oom));
-				if (oom) {
-					r = GZ_ENOMEM;
-					goto done;
-				}
-				s->aliases[na].case_rule = re->aliases[a].case_rule;
-				s->aliases[na].line = re->aliases[a].line;
-				s->aliases[na].column = re->aliases[a].column;
-				na++;
-			}
-			s->entry_count++;
 		}
-		/* everything of this file is in the arena now: free it before
+		/* everything of this file is in the arenas now: free it before
 		 * the trie is built, so the two never peak together */
 		gz_gazetteer_free(g);
 		s->gazetteers[gi] = NULL;

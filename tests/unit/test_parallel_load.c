@@ -352,6 +352,81 @@ static void test_parallel_load_duplicate_ids_across_files(void **state)
 	remove_files(dir, paths, 5);
 }
 
+/* Three files of 110,000 entries in all (more than set.c's COPY_MIN, so
+ * that their entries are copied by one thread per run), loaded with one
+ * thread and with three: the same entries, field by field, strings,
+ * aliases, types, regions and files included, and the same names. */
+static void test_parallel_copy_equals_one_thread(void **state)
+{
+	(void)state;
+	char *dir = temp_dir();
+	char *paths[3];
+	static const size_t cut[4] = { 0, 50000, 50001, 110000 };
+	for (int f = 0; f < 3; f++) {
+		struct text t = { 0 };
+		put(&t, "type: %s\nentries:\n", f == 1 ? "person" : "place");
+		items(&t, cut[f], cut[f + 1]);
+		char name[32];
+		snprintf(name, sizeof name, "part%d.yaml", f);
+		paths[f] = write_file(dir, name, t.data, t.len);
+		free(t.data);
+	}
+	struct gz_set *one = NULL, *three = NULL;
+	gz_set_load_threads(1);
+	assert_int_equal(gz_set_load((const char *const *)&dir, 1, NULL, &one, NULL), 0);
+	gz_set_load_threads(3);
+	assert_int_equal(gz_set_load((const char *const *)&dir, 1, NULL, &three, NULL), 0);
+	gz_set_load_threads(0);
+	assert_int_equal(gz_set_entry_count(three), 110000);
+	assert_int_equal(gz_set_entry_count(one), gz_set_entry_count(three));
+	assert_int_equal(gz_set_name_count(one), gz_set_name_count(three));
+	assert_int_equal(gz_set_region_count(one), gz_set_region_count(three));
+	assert_int_equal(gz_set_type_count(one), gz_set_type_count(three));
+	assert_string_equal(gz_set_hash(one), gz_set_hash(three));
+	for (size_t i = 0; i < gz_set_entry_count(one); i++) {
+		const struct gz_entry *x = gz_set_entry(one, i), *y = gz_set_entry(three, i);
+		assert_string_equal(gz_entry_id(x), gz_entry_id(y));
+		assert_string_equal(gz_entry_name(x), gz_entry_name(y));
+		assert_string_equal(gz_entry_type(x), gz_entry_type(y));
+		assert_string_equal(gz_entry_file(x), gz_entry_file(y));
+		assert_true((gz_entry_attrs(x) == NULL) == (gz_entry_attrs(y) == NULL));
+		if (gz_entry_attrs(x))
+			assert_string_equal(gz_entry_attrs(x), gz_entry_attrs(y));
+		assert_true(x->priority == y->priority);
+		assert_int_equal(x->type_index, y->type_index);
+		assert_int_equal(x->name_case, y->name_case);
+		assert_int_equal(x->evidence_required, y->evidence_required);
+		assert_int_equal(x->country, y->country);
+		assert_int_equal(x->admin1, y->admin1);
+		assert_int_equal(x->line, y->line);
+		assert_int_equal(x->column, y->column);
+		assert_int_equal(x->name_line, y->name_line);
+		assert_int_equal(x->order, y->order);
+		assert_int_equal(x->order, i);
+		assert_int_equal(x->alias_count, y->alias_count);
+		for (size_t a = 0; a < x->alias_count; a++) {
+			const struct gz_alias *p = &gz_entry_aliases(x)[a], *q = &gz_entry_aliases(y)[a];
+			assert_string_equal(gz_alias_text(p), gz_alias_text(q));
+			assert_int_equal(p->case_rule, q->case_rule);
+			assert_int_equal(p->line, q->line);
+			assert_int_equal(p->column, q->column);
+		}
+		if (x->country)
+			assert_string_equal(gz_set_region(one, x->country), gz_set_region(three, y->country));
+	}
+	/* spot checks that the fields compared hold something */
+	const struct gz_entry *e = gz_set_find(three, "p-50003");
+	assert_non_null(e);
+	assert_string_equal(gz_entry_type(e), "place");
+	assert_string_equal(gz_set_region(three, e->admin1), "UA.23");
+	assert_string_equal(gz_entry_type(gz_set_find(three, "p-50000")), "person");
+	assert_string_equal(gz_alias_text(&gz_entry_aliases(gz_set_find(three, "p-109998"))[1]),
+			    "ALIAS109998");
+	gz_set_unref(one);
+	gz_set_unref(three);
+	remove_files(dir, paths, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_big_file_keys_after_entries),
 		cmocka_unit_test(test_parallel_load_reports_problems_in_file_order),
 		cmocka_unit_test(test_parallel_load_duplicate_ids_across_files),
+		cmocka_unit_test(test_parallel_copy_equals_one_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
