@@ -464,6 +464,13 @@ struct check_run {
 	unsigned char *empty;    /* per block, E_* */
 	size_t nblocks;
 	atomic_size_t next;
+	/* Each entry's alias count, up to 255 (a name's form must not pass it),
+	 * written as the entries are checked: a name's check reads this small
+	 * array instead of its entry (a cache line, and on a VM a page walk, per
+	 * name: the names' check cost more than all the others).  Read only
+	 * once entry_blocks, the blocks with entries still to check, is 0. */
+	unsigned char *alias_counts;
+	atomic_size_t entry_blocks;
 };
 
 _Static_assert(sizeof(struct gz_snapshot_slot) == GZ_TRIE_RECORD_SIZE &&
@@ -508,6 +515,7 @@ static int check_entries(const struct check_run *run, int s, uint64_t lo, uint64
 		    en->country > h->region_count || en->admin1 > h->region_count ||
 		    en->id_region > h->region_count)
 			return f->problem = P_ENTRY_VALUE;
+		run->alias_counts[e] = en->alias_count < 255 ? (unsigned char)en->alias_count : 255;
 	}
 	return 0;
 }
@@ -536,10 +544,16 @@ static int check_names(const struct check_run *run, int s, uint64_t lo, uint64_t
 	const struct gz_snapshot_header *h = run->h;
 	const struct gz_entry *entries = (const void *)(run->base + h->sec[S_ENTRIES].off);
 	const struct gz_name *names = (const void *)(run->base + h->sec[s].off);
+	/* another thread may still be checking the last entries' block */
+	const unsigned char *counts =
+		atomic_load_explicit(&run->entry_blocks, memory_order_acquire) ? NULL :
+		run->alias_counts;
 	for (uint64_t n = lo; n < hi; n++) {
 		const struct gz_name *nm = &names[n];
 		f->at = n;
-		if (nm->entry >= h->entry_count || nm->form > entries[nm->entry].alias_count ||
+		if (nm->entry >= h->entry_count ||
+		    nm->form > (counts && counts[nm->entry] < 255 ? counts[nm->entry] :
+				entries[nm->entry].alias_count) ||
 		    nm->type >= h->type_count || nm->case_rule > GZ_CASE_PROPER ||
 		    (uint64_t)nm->lead + nm->lead_len > h->pool_len ||
 		    (uint64_t)nm->trail + nm->trail_len > h->pool_len ||
@@ -580,18 +594,23 @@ static int check_offs(const struct check_run *run, int s, uint64_t lo, uint64_t 
 	return 0;
 }
 
+/* The hash tables' checks run branch-free (a slot is empty or not about as
+ * often as not, and a branch on it was mispredicted at every other slot:
+ * the edges' check cost more than hashing them).  Their messages name no
+ * record, so a range only says whether it holds a bad one. */
 static int check_slots(const struct check_run *run, int s, uint64_t lo, uint64_t hi,
 		       struct finding *f, unsigned char *empty)
 {
 	const struct gz_snapshot_slot *slots = (const void *)(run->base + run->h->sec[s].off);
 	uint64_t count = s == S_TOK_SLOTS ? run->h->token_count : run->h->gap_count;
-	int seen = 0;
+	unsigned seen = 0, bad = 0;
 	for (uint64_t i = lo; i < hi; i++) {
 		uint32_t id1 = slots[i].id1, id = id1 & GZ_SNAPSHOT_SLOT_ID;
 		seen |= id1 == 0;
-		if (id1 && (id == 0 || id > count))
-			return trie_problem(f, "a string table slot names no string");
+		bad |= (id1 != 0) & ((id == 0) | (id > count));
 	}
+	if (bad)
+		return trie_problem(f, "a string table slot names no string");
 	*empty |= !seen ? 0 : s == S_TOK_SLOTS ? E_TOKENS : E_GAPS;
 	return 0;
 }
@@ -601,17 +620,17 @@ static int check_edges(const struct check_run *run, int s, uint64_t lo, uint64_t
 {
 	const struct gz_snapshot_header *h = run->h;
 	const struct gz_snapshot_edge *edges = (const void *)(run->base + h->sec[s].off);
-	int seen = 0;
+	uint64_t nodes = h->node_count, tokens = h->token_count, gaps = h->gap_count;
+	unsigned seen = 0, bad = 0;
 	for (uint64_t i = lo; i < hi; i++) {
 		const struct gz_snapshot_edge *e = &edges[i];
-		if (e->child == GZ_TRIE_NONE) {
-			seen = 1;
-			continue;
-		}
-		if (e->node >= h->node_count || e->child >= h->node_count ||
-		    e->token >= h->token_count || e->gap >= h->gap_count)
-			return trie_problem(f, "an edge leads out of the trie");
+		unsigned none = e->child == GZ_TRIE_NONE;
+		seen |= none;
+		bad |= (none ^ 1) & ((e->node >= nodes) | (e->child >= nodes) | (e->token >= tokens) |
+				(e->gap >= gaps));
 	}
+	if (bad)
+		return trie_problem(f, "an edge leads out of the trie");
 	*empty |= seen ? E_EDGES : 0;
 	return 0;
 }
@@ -690,8 +709,11 @@ static void check_block(struct check_run *run, size_t k)
 		uint64_t last = (hi - off + z - 1) / z;
 		if (last > n)
 			last = n;
-		if (first < last &&
-		    record_checks[c].fn(run, s, first, last, &run->found[k], &run->empty[k]))
+		int bad = first < last &&
+			  record_checks[c].fn(run, s, first, last, &run->found[k], &run->empty[k]);
+		if (s == S_ENTRIES)
+			atomic_fetch_sub_explicit(&run->entry_blocks, 1, memory_order_release);
+		if (bad)
 			return;
 	}
 }
@@ -755,10 +777,15 @@ static int check_sections(const char *name, const struct gz_snapshot_header *h, 
 	run.sums = malloc(nb * sizeof(*run.sums));
 	run.found = calloc(nb, sizeof(*run.found));
 	run.empty = calloc(nb, 1);
-	if (!run.sums || !run.found || !run.empty) {
+	run.alias_counts = calloc(h->entry_count ? h->entry_count : 1, 1);
+	uint64_t e_off = h->sec[S_ENTRIES].off, e_len = h->sec[S_ENTRIES].len;
+	atomic_init(&run.entry_blocks,
+		    e_len ? (e_off + e_len - 1) / SUM_BLOCK - e_off / SUM_BLOCK + 1 : 0);
+	if (!run.sums || !run.found || !run.empty || !run.alias_counts) {
 		free(run.sums);
 		free(run.found);
 		free(run.empty);
+		free(run.alias_counts);
 		return gz_error_set(err, GZ_ENOMEM, "out of memory");
 	}
 	pthread_t tid[GZ_SNAPSHOT_THREADS];
@@ -779,6 +806,7 @@ static int check_sections(const char *name, const struct gz_snapshot_header *h, 
 	free(run.sums);
 	free(run.found);
 	free(run.empty);
+	free(run.alias_counts);
 	unsigned long long at = first.at;
 	if (sum != h->checksum)
 		FAIL("%s: checksum mismatch: the file is corrupted", name);
