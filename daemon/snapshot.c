@@ -58,7 +58,7 @@ size_t gz_snapshot_checksum_offset(void)
  * threads share the hashing of a big file.  A block is small enough to stay
  * in a core's cache while the reader checks its records after hashing it
  * (format version 1 had 8 MB blocks, hashed in a pass of their own). */
-#define SUM_BLOCK ((size_t)256 << 10)
+#define SUM_BLOCK ((size_t)GZ_SNAPSHOT_SUM_BLOCK)
 
 static uint64_t block_sum(const char *buf, size_t len, size_t k)
 {

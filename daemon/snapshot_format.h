@@ -18,13 +18,18 @@ enum {
 
 #define GZ_SNAPSHOT_MAGIC "GZSNAP\r\n"   /* 8 bytes, no NUL */
 
+/* The checksum's block: the header's checksum is XXH3-64 of the XXH3-64s of
+ * the file's blocks of this size (the last one shorter). */
+#define GZ_SNAPSHOT_SUM_BLOCK (256u << 10)
+
 struct gz_snapshot_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t header_size;
 	uint64_t file_size;
-	uint64_t checksum;          /* XXH3-64 of the XXH3-64s of its 256 KB blocks,
-				     * read with this field zero */
+	uint64_t checksum;          /* XXH3-64 of the XXH3-64s of its
+				     * GZ_SNAPSHOT_SUM_BLOCK blocks, read with
+				     * this field zero */
 	uint32_t entry_size, alias_size, name_size, record_size;
 	char hash[40];              /* content hash of the source files, hex */
 	char key[40];               /* cache key, hex, or "" */
