@@ -18,7 +18,7 @@
 #include "error.h"
 #include "set.h"
 
-#define GZ_SNAPSHOT_VERSION 1u
+#define GZ_SNAPSHOT_VERSION 2u
 #define GZ_SNAPSHOT_SUFFIX ".gzs"
 
 /* Whether path names a snapshot (ends in GZ_SNAPSHOT_SUFFIX). */

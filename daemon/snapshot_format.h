@@ -18,13 +18,18 @@ enum {
 
 #define GZ_SNAPSHOT_MAGIC "GZSNAP\r\n"   /* 8 bytes, no NUL */
 
+/* The checksum's block: the header's checksum is XXH3-64 of the XXH3-64s of
+ * the file's blocks of this size (the last one shorter). */
+#define GZ_SNAPSHOT_SUM_BLOCK (256u << 10)
+
 struct gz_snapshot_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t header_size;
 	uint64_t file_size;
-	uint64_t checksum;          /* XXH3-64 of the XXH3-64s of its 8 MB blocks,
-				     * read with this field zero */
+	uint64_t checksum;          /* XXH3-64 of the XXH3-64s of its
+				     * GZ_SNAPSHOT_SUM_BLOCK blocks, read with
+				     * this field zero */
 	uint32_t entry_size, alias_size, name_size, record_size;
 	char hash[40];              /* content hash of the source files, hex */
 	char key[40];               /* cache key, hex, or "" */
@@ -40,6 +45,20 @@ struct gz_snapshot_header {
 /* A file's record in the files section. */
 struct gz_snapshot_file {
 	uint64_t path, type, entries, names;
+};
+
+/* The trie's 16-byte records as the file holds them (trie.c's struct slot
+ * and struct edge, whose layout the format fixes): the reader checks them
+ * by these, a block of them at a time. */
+struct gz_snapshot_slot {
+	uint64_t head;
+	uint32_t hash;
+	uint32_t id1;               /* string id + 1 in the low 30 bits; 0: empty */
+};
+#define GZ_SNAPSHOT_SLOT_ID 0x3FFFFFFFu
+
+struct gz_snapshot_edge {
+	uint32_t node, token, gap, child;   /* child GZ_TRIE_NONE: empty */
 };
 
 #endif

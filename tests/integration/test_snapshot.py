@@ -333,10 +333,11 @@ class BadSnapshotTest(unittest.TestCase):
 
     def test_wrong_version(self):
         data = bytearray(self.image)
-        data[8:12] = (2).to_bytes(4, "little")
-        p = self.bad("v2.gzs", bytes(data))
-        self.start_fails((p,), "%s: snapshot format version 2, this gaztagd reads version 1: "
-                         "compile it again with gaztagd --compile" % p)
+        version = int.from_bytes(data[8:12], "little")
+        data[8:12] = (version + 1).to_bytes(4, "little")
+        p = self.bad("v%d.gzs" % (version + 1), bytes(data))
+        self.start_fails((p,), "%s: snapshot format version %d, this gaztagd reads version %d: "
+                         "compile it again with gaztagd --compile" % (p, version + 1, version))
 
     def test_not_a_snapshot(self):
         yaml = read(os.path.join(gzharness.GAZETTEERS, os.listdir(gzharness.GAZETTEERS)[0]))

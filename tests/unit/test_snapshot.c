@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "json.h"
 #include "snapshot.h"
+#include "set_internal.h"
 #include "snapshot_format.h"
 #include "trie.h"
 
@@ -396,6 +397,7 @@ static void test_empty_and_short_files(void **state)
 static void test_wrong_magic_and_version(void **state)
 {
 	struct fixture *f = *state;
+	char want[200];
 	unsigned char *c = copy_image(f, f->len);
 	c[3] = 'X';
 	fix_checksum(c, f->len);
@@ -406,9 +408,10 @@ static void test_wrong_magic_and_version(void **state)
 	uint32_t v = GZ_SNAPSHOT_VERSION + 1;
 	memcpy(c + offsetof(struct gz_snapshot_header, version), &v, sizeof v);
 	fix_checksum(c, f->len);
-	assert_string_equal(refused(c, f->len, NULL),
-			    "x.gzs: snapshot format version 2, this gaztagd reads version 1: "
-			    "compile it again with gaztagd --compile");
+	snprintf(want, sizeof want, "x.gzs: snapshot format version %u, this gaztagd reads "
+		 "version %u: compile it again with gaztagd --compile", GZ_SNAPSHOT_VERSION + 1,
+		 GZ_SNAPSHOT_VERSION);
+	assert_string_equal(refused(c, f->len, NULL), want);
 	free(c);
 	c = copy_image(f, f->len);
 	uint32_t sz = (uint32_t)sizeof(struct gz_entry) + 8;
@@ -670,6 +673,124 @@ static void test_damaged_records_are_corrupted(void **state)
 	free(c);
 }
 
+/* ------------------------------------------- records across checksum blocks */
+
+/* A set big enough for several checksum blocks: each block is hashed and
+ * its records checked in one job, so a record that starts in one block and
+ * ends in the next, and a name whose entry lies in another block, must be
+ * checked all the same; of two problems the one earlier in the file is
+ * reported. */
+static void test_records_across_blocks_are_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct gz_buf y = { 0 };
+	const char *head = "type: place\nentries:\n";
+	gz_buf_append(&y, head, strlen(head));
+	for (int i = 0; i < 6000; i++) {
+		char line[160];
+		int n = snprintf(line, sizeof line, "  - id: p%05d\n    name: Town%05d\n"
+				 "    aliases: [Burg%05d]\n", i, i, i);
+		gz_buf_append(&y, line, (size_t)n);
+	}
+	char *dir = join(f->dir, "big");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	free(write_file(dir, "towns.yaml", y.data, y.len));
+	free(y.data);
+	struct gz_diag diag;
+	struct gz_error err = { 0 };
+	gz_diag_init(&diag);
+	const char *paths[1] = { dir };
+	struct gz_set *built = NULL;
+	assert_int_equal(gz_set_load(paths, 1, &diag, &built, &err), 0);
+	gz_diag_clear(&diag);
+	char *snap = join(f->dir, "big.gzs");
+	assert_int_equal(gz_snapshot_write(built, snap, NULL, &err), 0);
+	FILE *fp = fopen(snap, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	size_t len = (size_t)ftell(fp);
+	rewind(fp);
+	unsigned char *c = aligned_alloc(64, (len + 63) / 64 * 64);
+	assert_non_null(c);
+	assert_int_equal(fread(c, 1, len, fp), len);
+	fclose(fp);
+	const size_t B = GZ_SNAPSHOT_SUM_BLOCK;
+	struct gz_snapshot_header h;
+	memcpy(&h, c, sizeof h);
+	assert_true(h.sec[S_ENTRIES].len > 2 * B); /* entries over three blocks at least */
+	assert_int_equal(h.entry_count, 6000);
+	struct gz_set *s = NULL;
+	assert_int_equal(gz_snapshot_read("x.gzs", c, len, NULL, &s, &err), 0);
+	assert_int_equal(gz_set_name_count(s), 12000);
+	gz_set_unref(s);
+
+	/* an entry whose type_index lies past the block its record starts in */
+	struct gz_entry *e = (struct gz_entry *)(c + h.sec[S_ENTRIES].off);
+	const size_t type_at = offsetof(struct gz_entry, type_index);
+	size_t cut = 0;
+	for (size_t i = 0; i < h.entry_count && !cut; i++) {
+		size_t at = h.sec[S_ENTRIES].off + i * sizeof *e;
+		if (at / B != (at + type_at) / B && i > 0)
+			cut = i;
+	}
+	assert_true(cut > 0);
+	char want[200];
+	e[cut].type_index = 99;
+	fix_checksum(c, len);
+	snprintf(want, sizeof want, "x.gzs: corrupted: entry %zu has a value out of range", cut);
+	assert_string_equal(refused(c, len, NULL), want);
+	/* and a later one in another block, and a name: the first is said */
+	size_t later = cut + 2 * B / sizeof *e;
+	assert_true(later < h.entry_count);
+	e[later].type_index = 99;
+	struct gz_name *names = (struct gz_name *)(c + h.sec[S_NAMES].off);
+	names[0].type = 0xFFFF;
+	fix_checksum(c, len);
+	assert_string_equal(refused(c, len, NULL), want);
+	e[cut].type_index = 0;
+	fix_checksum(c, len);
+	snprintf(want, sizeof want, "x.gzs: corrupted: entry %zu has a value out of range", later);
+	assert_string_equal(refused(c, len, NULL), want);
+	e[later].type_index = 0;
+	fix_checksum(c, len);
+	assert_string_equal(refused(c, len, NULL), "x.gzs: corrupted: name 0 is out of range");
+	names[0].type = 0;
+
+	/* a name of an entry in the last entries' block, its form one past the
+	 * entry's one alias */
+	size_t last = h.name_count;
+	for (size_t n = h.name_count; n-- > 0;)
+		if (names[n].entry == h.entry_count - 1 && names[n].form == 1) {
+			last = n;
+			break;
+		}
+	assert_true(last < h.name_count);
+	names[last].form = 2;
+	fix_checksum(c, len);
+	snprintf(want, sizeof want, "x.gzs: corrupted: name %zu is out of range", last);
+	assert_string_equal(refused(c, len, NULL), want);
+	names[last].form = 1;
+
+	/* the edge table's and the id index's last record */
+	if (h.has_edges) {
+		struct gz_snapshot_edge *edges = (struct gz_snapshot_edge *)(c + h.sec[S_EDGES].off);
+		struct gz_snapshot_edge old = edges[h.edge_mask];
+		edges[h.edge_mask] = (struct gz_snapshot_edge){ 0, 0, 0, (uint32_t)h.node_count };
+		fix_checksum(c, len);
+		assert_string_equal(refused(c, len, NULL),
+				    "x.gzs: corrupted: an edge leads out of the trie");
+		edges[h.edge_mask] = old;
+	}
+	uint32_t *ids = (uint32_t *)(c + h.sec[S_ID_SLOTS].off);
+	ids[h.id_mask] = (uint32_t)h.entry_count + 1;
+	fix_checksum(c, len);
+	assert_string_equal(refused(c, len, NULL), "x.gzs: corrupted: the id index names no entry");
+	free(c);
+	gz_set_unref(built);
+	free(snap);
+	free(dir);
+}
+
 /* ------------------------------------------------------------ writing */
 
 static size_t dir_entries(const char *dir)
@@ -761,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_byte_anywhere_is_a_checksum_mismatch),
 		cmocka_unit_test(test_damaged_header_is_corrupted),
 		cmocka_unit_test(test_damaged_records_are_corrupted),
+		cmocka_unit_test(test_records_across_blocks_are_checked),
 		cmocka_unit_test(test_write_to_unwritable_path_is_eio),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
