@@ -473,10 +473,6 @@ struct check_run {
 	atomic_size_t entry_blocks;
 };
 
-_Static_assert(sizeof(struct gz_snapshot_slot) == GZ_TRIE_RECORD_SIZE &&
-		       sizeof(struct gz_snapshot_edge) == GZ_TRIE_RECORD_SIZE,
-	       "the trie's records are 16 bytes in the file");
-
 /* Checks records [lo, hi) of one section; nonzero when f got a problem. */
 typedef int check_fn(const struct check_run *run, int s, uint64_t lo, uint64_t hi,
 		     struct finding *f, unsigned char *empty);
@@ -601,11 +597,11 @@ static int check_offs(const struct check_run *run, int s, uint64_t lo, uint64_t 
 static int check_slots(const struct check_run *run, int s, uint64_t lo, uint64_t hi,
 		       struct finding *f, unsigned char *empty)
 {
-	const struct gz_snapshot_slot *slots = (const void *)(run->base + run->h->sec[s].off);
+	const struct gz_trie_slot *slots = (const void *)(run->base + run->h->sec[s].off);
 	uint64_t count = s == S_TOK_SLOTS ? run->h->token_count : run->h->gap_count;
 	unsigned seen = 0, bad = 0;
 	for (uint64_t i = lo; i < hi; i++) {
-		uint32_t id1 = slots[i].id1, id = id1 & GZ_SNAPSHOT_SLOT_ID;
+		uint32_t id1 = slots[i].id1, id = id1 & GZ_TRIE_SLOT_ID;
 		seen |= id1 == 0;
 		bad |= (id1 != 0) & ((id == 0) | (id > count));
 	}
@@ -619,11 +615,11 @@ static int check_edges(const struct check_run *run, int s, uint64_t lo, uint64_t
 		       struct finding *f, unsigned char *empty)
 {
 	const struct gz_snapshot_header *h = run->h;
-	const struct gz_snapshot_edge *edges = (const void *)(run->base + h->sec[s].off);
+	const struct gz_trie_edge *edges = (const void *)(run->base + h->sec[s].off);
 	uint64_t nodes = h->node_count, tokens = h->token_count, gaps = h->gap_count;
 	unsigned seen = 0, bad = 0;
 	for (uint64_t i = lo; i < hi; i++) {
-		const struct gz_snapshot_edge *e = &edges[i];
+		const struct gz_trie_edge *e = &edges[i];
 		unsigned none = e->child == GZ_TRIE_NONE;
 		seen |= none;
 		bad |= (none ^ 1) & ((e->node >= nodes) | (e->child >= nodes) | (e->token >= tokens) |
@@ -682,10 +678,10 @@ static const struct {
 	{ S_NAMES, sizeof(struct gz_name), check_names },
 	{ S_ID_SLOTS, sizeof(uint32_t), check_ids },
 	{ S_TOK_OFFS, sizeof(uint64_t), check_offs },
-	{ S_TOK_SLOTS, sizeof(struct gz_snapshot_slot), check_slots },
+	{ S_TOK_SLOTS, sizeof(struct gz_trie_slot), check_slots },
 	{ S_GAP_OFFS, sizeof(uint64_t), check_offs },
-	{ S_GAP_SLOTS, sizeof(struct gz_snapshot_slot), check_slots },
-	{ S_EDGES, sizeof(struct gz_snapshot_edge), check_edges },
+	{ S_GAP_SLOTS, sizeof(struct gz_trie_slot), check_slots },
+	{ S_EDGES, sizeof(struct gz_trie_edge), check_edges },
 	{ S_NODE_FIRST, sizeof(uint32_t), check_node_first },
 	{ S_PAYLOADS, sizeof(uint32_t), check_payloads },
 	{ S_ROOT_CHILD, sizeof(uint32_t), check_root_child },
@@ -736,9 +732,9 @@ static int power_of_two_mask(uint64_t mask)
  * ranges. */
 static const char *trie_sizes(const struct gz_snapshot_header *h, const char *base)
 {
-	if (!power_of_two_mask(h->token_mask) || h->token_count >= GZ_SNAPSHOT_SLOT_ID - 1 ||
+	if (!power_of_two_mask(h->token_mask) || h->token_count >= GZ_TRIE_SLOT_ID - 1 ||
 	    h->token_count > h->token_mask || !power_of_two_mask(h->gap_mask) ||
-	    h->gap_count >= GZ_SNAPSHOT_SLOT_ID - 1 || h->gap_count > h->gap_mask)
+	    h->gap_count >= GZ_TRIE_SLOT_ID - 1 || h->gap_count > h->gap_mask)
 		return "a string table's size is wrong";
 	if (!power_of_two_mask(h->token_filter_mask))
 		return "a filter's size is wrong";

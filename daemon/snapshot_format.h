@@ -47,18 +47,4 @@ struct gz_snapshot_file {
 	uint64_t path, type, entries, names;
 };
 
-/* The trie's 16-byte records as the file holds them (trie.c's struct slot
- * and struct edge, whose layout the format fixes): the reader checks them
- * by these, a block of them at a time. */
-struct gz_snapshot_slot {
-	uint64_t head;
-	uint32_t hash;
-	uint32_t id1;               /* string id + 1 in the low 30 bits; 0: empty */
-};
-#define GZ_SNAPSHOT_SLOT_ID 0x3FFFFFFFu
-
-struct gz_snapshot_edge {
-	uint32_t node, token, gap, child;   /* child GZ_TRIE_NONE: empty */
-};
-
 #endif

@@ -30,7 +30,7 @@ struct strtab {
 	uint64_t *hashes;   /* id -> its hash, for growing the slots */
 	size_t count, cap;  /* ids; cap: of offs */
 	size_t hashes_cap;
-	struct slot *slots;
+	struct gz_trie_slot *slots;
 	size_t mask;
 	uint64_t *filter;   /* see strtab_build_filter; NULL while building */
 	int vocab;          /* the vocabulary: hashed by gz_token_hash, and its
@@ -38,26 +38,14 @@ struct strtab {
 	size_t filter_mask;
 };
 
-/* A vocabulary slot holds the first eight bytes of its string (zero-padded;
- * folded tokens hold no NUL), so that most lookups of short words are
- * decided by the one cache line of the slot.  Its flags spare the scan a
- * second look-up: whether the string is longer than its head, and (set by
- * gz_trie_finish) whether some name starts with the token. */
-struct slot {
-	uint64_t head;
-	uint32_t hash;      /* the low 32 bits of the string's hash */
-	uint32_t id1;       /* id + 1, | SLOT_LONG | SLOT_START; 0 = empty */
-};
-#define SLOT_LONG 0x80000000u
-#define SLOT_START 0x40000000u
-#define SLOT_ID (SLOT_START - 1)
-
-struct edge {
-	uint32_t node, token, gap, child;
-};
-
-_Static_assert(sizeof(struct slot) == GZ_TRIE_RECORD_SIZE &&
-		       sizeof(struct edge) == GZ_TRIE_RECORD_SIZE,
+/* A vocabulary slot (struct gz_trie_slot, trie.h) holds the first eight
+ * bytes of its string (zero-padded; folded tokens hold no NUL), so that
+ * most lookups of short words are decided by the one cache line of the
+ * slot.  Its flags spare the scan a second look-up: whether the string is
+ * longer than its head, and (set by gz_trie_finish) whether some name
+ * starts with the token. */
+_Static_assert(sizeof(struct gz_trie_slot) == GZ_TRIE_RECORD_SIZE &&
+		       sizeof(struct gz_trie_edge) == GZ_TRIE_RECORD_SIZE,
 	       "snapshots store slots and edges as 16-byte records");
 
 struct pending {
@@ -66,7 +54,7 @@ struct pending {
 
 struct gz_trie {
 	struct strtab tokens, gaps;
-	struct edge *edges;
+	struct gz_trie_edge *edges;
 	size_t edge_count, edge_mask;
 	uint32_t node_count;
 	unsigned char *has_children;  /* per node */
@@ -114,13 +102,13 @@ static inline size_t slot_index(uint64_t hash, size_t mask)
 	return (size_t)(hash >> 32) & mask;
 }
 
-static void slot_put(struct slot *slots, size_t mask, uint64_t head, uint64_t h, uint32_t id,
+static void slot_put(struct gz_trie_slot *slots, size_t mask, uint64_t head, uint64_t h, uint32_t id,
 		     size_t len)
 {
 	size_t i = slot_index(h, mask);
 	while (slots[i].id1)
 		i = (i + 1) & mask;
-	slots[i] = (struct slot){ head, (uint32_t)h, (id + 1) | (len > 8 ? SLOT_LONG : 0) };
+	slots[i] = (struct gz_trie_slot){ head, (uint32_t)h, (id + 1) | (len > 8 ? GZ_TRIE_SLOT_LONG : 0) };
 }
 
 /* Tables of a million slots and more are random-accessed once per word of
@@ -134,7 +122,7 @@ static void *big_calloc(size_t n, size_t size)
 static int strtab_grow_slots(struct strtab *st)
 {
 	size_t cap = st->mask ? (st->mask + 1) * 2 : 1024;
-	struct slot *slots = big_calloc(cap, sizeof(*slots));
+	struct gz_trie_slot *slots = big_calloc(cap, sizeof(*slots));
 	if (!slots)
 		return GZ_ENOMEM;
 	for (size_t id = 0; id < st->count; id++) {
@@ -238,14 +226,14 @@ static int64_t strtab_find(const struct strtab *st, uint64_t hash, const char *s
 	uint64_t head = head_of(s, len);
 	size_t i = slot_index(hash, st->mask);
 	for (;;) {
-		const struct slot *sl = &st->slots[i];
+		const struct gz_trie_slot *sl = &st->slots[i];
 		if (!sl->id1)
 			return -1;
 		if (sl->hash == h32 && sl->head == head) {
-			uint32_t id = (sl->id1 & SLOT_ID) - 1;
+			uint32_t id = (sl->id1 & GZ_TRIE_SLOT_ID) - 1;
 			/* short strings without NUL bytes are equal when their
 			 * zero-padded heads are; gap strings may hold a NUL */
-			if (len <= 8 && !(sl->id1 & SLOT_LONG) && st->vocab)
+			if (len <= 8 && !(sl->id1 & GZ_TRIE_SLOT_LONG) && st->vocab)
 				return id;
 			uint64_t o = st->offs[id];
 			if ((o & 0xFFFF) == len && (len == 0 || memcmp(st->pool + (o >> 16), s, len) == 0))
@@ -265,7 +253,7 @@ static int64_t strtab_intern_hashed(struct strtab *st, uint64_t hash, const char
 	if (!st->slots || (st->count + 1) * 2 > st->mask + 1)
 		if (strtab_grow_slots(st))
 			return GZ_ENOMEM;
-	if (st->count >= SLOT_ID - 1)
+	if (st->count >= GZ_TRIE_SLOT_ID - 1)
 		return GZ_ENOMEM; /* ids and their flags share the slot's 32 bits */
 	/* offs and hashes grow one after the other, each with its own
 	 * capacity: when the second fails, the first keeps its new size */
@@ -328,7 +316,7 @@ static void strtab_free(struct strtab *st)
 static size_t strtab_memory(const struct strtab *st)
 {
 	return st->pool_cap + st->cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
-	       (st->slots ? (st->mask + 1) * sizeof(struct slot) : 0) +
+	       (st->slots ? (st->mask + 1) * sizeof(struct gz_trie_slot) : 0) +
 	       (st->filter ? (st->filter_mask + 1) * sizeof(uint64_t) : 0);
 }
 
@@ -412,18 +400,18 @@ static __attribute__((noinline)) int64_t scan_token_long(const struct gz_trie *t
 {
 	const struct strtab *st = &t->tokens;
 	for (;; i = (i + 1) & st->mask) {
-		const struct slot *sl = &st->slots[i];
+		const struct gz_trie_slot *sl = &st->slots[i];
 		uint32_t id1 = sl->id1;
 		if (!id1)
 			return -1;
 		if (sl->hash != h32 || sl->head != head)
 			continue;
-		uint32_t id = (id1 & SLOT_ID) - 1;
+		uint32_t id = (id1 & GZ_TRIE_SLOT_ID) - 1;
 		uint64_t o = st->offs[id];
-		if ((len <= 8 && !(id1 & SLOT_LONG)) ||
+		if ((len <= 8 && !(id1 & GZ_TRIE_SLOT_LONG)) ||
 		    ((o & 0xFFFF) == len && memcmp(st->pool + (o >> 16), s, len) == 0)) {
 			/* before gz_trie_finish nothing is known: say maybe */
-			*starts = !t->root_child || (id1 & SLOT_START);
+			*starts = !t->root_child || (id1 & GZ_TRIE_SLOT_START);
 			return id;
 		}
 	}
@@ -443,16 +431,16 @@ int64_t gz_trie_scan_token(const struct gz_trie *t, uint64_t hash, const char *s
 		head &= ~0ULL >> (8 * (8 - len));
 	size_t i = slot_index(hash, st->mask);
 	for (;; i = (i + 1) & st->mask) {
-		const struct slot *sl = &st->slots[i];
+		const struct gz_trie_slot *sl = &st->slots[i];
 		uint32_t id1 = sl->id1;
 		if (!id1)
 			return -1;
 		if (sl->hash != h32 || sl->head != head)
 			continue;
-		if (len > 8 || (id1 & SLOT_LONG))
+		if (len > 8 || (id1 & GZ_TRIE_SLOT_LONG))
 			return scan_token_long(t, i, h32, head, s, len, starts);
-		*starts = !t->root_child || (id1 & SLOT_START);
-		return (id1 & SLOT_ID) - 1;
+		*starts = !t->root_child || (id1 & GZ_TRIE_SLOT_START);
+		return (id1 & GZ_TRIE_SLOT_ID) - 1;
 	}
 }
 
@@ -476,14 +464,14 @@ int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
 static int edges_grow(struct gz_trie *t)
 {
 	size_t cap = t->edges ? (t->edge_mask + 1) * 2 : 1024;
-	struct edge *edges = big_calloc(cap, sizeof(*edges));
+	struct gz_trie_edge *edges = big_calloc(cap, sizeof(*edges));
 	if (!edges)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < cap; i++)
 		edges[i].child = GZ_TRIE_NONE;
 	if (t->edges) {
 		for (size_t i = 0; i <= t->edge_mask; i++) {
-			struct edge *e = &t->edges[i];
+			struct gz_trie_edge *e = &t->edges[i];
 			if (e->child == GZ_TRIE_NONE)
 				continue;
 			size_t j = edge_hash(e->node, e->gap, e->token) & (cap - 1);
@@ -507,7 +495,7 @@ uint32_t gz_trie_step(const struct gz_trie *t, uint32_t node, uint32_t gap, uint
 		return GZ_TRIE_NONE;
 	size_t i = edge_hash(node, gap, token) & t->edge_mask;
 	for (;;) {
-		const struct edge *e = &t->edges[i];
+		const struct gz_trie_edge *e = &t->edges[i];
 		if (e->child == GZ_TRIE_NONE)
 			return GZ_TRIE_NONE;
 		if (e->node == node && e->token == token && e->gap == gap)
@@ -546,7 +534,7 @@ static int64_t add_child(struct gz_trie *t, uint32_t node, uint32_t gap, uint32_
 	size_t i = edge_hash(node, gap, token) & t->edge_mask;
 	while (t->edges[i].child != GZ_TRIE_NONE)
 		i = (i + 1) & t->edge_mask;
-	t->edges[i] = (struct edge){ node, token, gap, child };
+	t->edges[i] = (struct gz_trie_edge){ node, token, gap, child };
 	t->edge_count++;
 	t->has_children[node] = 1;
 	return child;
@@ -641,9 +629,9 @@ int gz_trie_finish(struct gz_trie *t)
 		if (t->edges[i].child != GZ_TRIE_NONE && t->edges[i].node == GZ_TRIE_ROOT)
 			t->root_child[t->edges[i].token] = t->edges[i].child;
 	for (size_t i = 0; t->tokens.slots && i <= t->tokens.mask; i++) {
-		struct slot *sl = &t->tokens.slots[i];
-		if (sl->id1 && t->root_child[(sl->id1 & SLOT_ID) - 1] != GZ_TRIE_NONE)
-			sl->id1 |= SLOT_START;
+		struct gz_trie_slot *sl = &t->tokens.slots[i];
+		if (sl->id1 && t->root_child[(sl->id1 & GZ_TRIE_SLOT_ID) - 1] != GZ_TRIE_NONE)
+			sl->id1 |= GZ_TRIE_SLOT_START;
 	}
 	if (strtab_build_filter(&t->tokens))
 		return GZ_ENOMEM;
@@ -707,7 +695,7 @@ size_t gz_trie_token_count(const struct gz_trie *t)
 size_t gz_trie_memory(const struct gz_trie *t)
 {
 	return strtab_memory(&t->tokens) + strtab_memory(&t->gaps) +
-	       (t->edges ? (t->edge_mask + 1) * sizeof(struct edge) : 0) +
+	       (t->edges ? (t->edge_mask + 1) * sizeof(struct gz_trie_edge) : 0) +
 	       t->has_children_cap + ((size_t)t->node_count + 1) * sizeof(uint32_t) +
 	       t->pend_count * sizeof(uint32_t) + t->tokens.count * sizeof(uint32_t) +
 	       (t->start_filter ? (t->start_filter_mask + 1) * sizeof(uint64_t) : 0);
@@ -736,83 +724,6 @@ void gz_trie_parts(const struct gz_trie *t, struct gz_trie_parts *p)
 	p->start_filter_mask = t->start_filter_mask;
 }
 
-static int power_of_two_mask(size_t mask)
-{
-	return ((mask + 1) & mask) == 0;
-}
-
-static const char *check_table(const struct gz_trie_table *p)
-{
-	if (!p->slots || !p->offs)
-		return "a string table has no slots";
-	if (!power_of_two_mask(p->mask) || p->count >= SLOT_ID - 1 || p->count > p->mask)
-		return "a string table's size is wrong";
-	if (p->filter && !power_of_two_mask(p->filter_mask))
-		return "a filter's size is wrong";
-	for (size_t id = 0; id < p->count; id++) {
-		uint64_t o = p->offs[id];
-		if ((o >> 16) > p->pool_len || (o & 0xFFFF) > p->pool_len - (o >> 16))
-			return "a string lies outside its pool";
-	}
-	const struct slot *slots = p->slots;
-	size_t empty = 0;
-	for (size_t i = 0; i <= p->mask; i++) {
-		uint32_t id1 = slots[i].id1;
-		if (!id1) {
-			empty++;
-			continue;
-		}
-		uint32_t id = id1 & SLOT_ID;
-		if (id == 0 || id > p->count)
-			return "a string table slot names no string";
-	}
-	return empty ? NULL : "a string table has no empty slot";
-}
-
-const char *gz_trie_check_parts(const struct gz_trie_parts *p, size_t payload_limit)
-{
-	const char *why;
-	if ((why = check_table(&p->tokens)) || (why = check_table(&p->gaps)))
-		return why;
-	if (!p->tokens.filter || !p->start_filter || !power_of_two_mask(p->start_filter_mask))
-		return "the vocabulary has no filter";
-	if (p->gaps.count == 0)
-		return "the empty gap is missing";
-	if (p->node_count == 0 || p->node_count >= GZ_TRIE_NONE || !p->has_children ||
-	    !p->node_first || !p->root_child || !p->payloads)
-		return "the trie has no nodes";
-	if (p->node_first[0] != 0)
-		return "the first node's payloads do not start at 0";
-	for (size_t n = 0; n < p->node_count; n++)
-		if (p->node_first[n + 1] < p->node_first[n])
-			return "a node's payloads end before they start";
-	for (size_t k = 0; k < p->node_first[p->node_count]; k++)
-		if (p->payloads[k] >= payload_limit)
-			return "a payload names no name";
-	for (size_t k = 0; k < p->tokens.count; k++)
-		if (p->root_child[k] != GZ_TRIE_NONE && p->root_child[k] >= p->node_count)
-			return "a first step leads to no node";
-	if (p->edges) {
-		if (!power_of_two_mask(p->edge_mask))
-			return "the edge table's size is wrong";
-		const struct edge *edges = p->edges;
-		size_t empty = 0;
-		for (size_t i = 0; i <= p->edge_mask; i++) {
-			const struct edge *e = &edges[i];
-			if (e->child == GZ_TRIE_NONE) {
-				empty++;
-				continue;
-			}
-			if (e->node >= p->node_count || e->child >= p->node_count ||
-			    e->token >= p->tokens.count || e->gap >= p->gaps.count)
-				return "an edge leads out of the trie";
-		}
-		if (!empty)
-			return "the edge table has no empty slot";
-	}
-	return NULL;
-}
-
 struct gz_trie *gz_trie_from_parts(const struct gz_trie_parts *p)
 {
 	pthread_once(&patterns_once, patterns_init);
@@ -827,13 +738,13 @@ struct gz_trie *gz_trie_from_parts(const struct gz_trie_parts *p)
 		st[k]->pool_len = st[k]->pool_cap = tables[k]->pool_len;
 		st[k]->offs = (uint64_t *)tables[k]->offs;
 		st[k]->count = st[k]->cap = tables[k]->count;
-		st[k]->slots = (struct slot *)tables[k]->slots;
+		st[k]->slots = (struct gz_trie_slot *)tables[k]->slots;
 		st[k]->mask = tables[k]->mask;
 		st[k]->filter = (uint64_t *)tables[k]->filter;
 		st[k]->filter_mask = tables[k]->filter_mask;
 	}
 	t->tokens.vocab = 1;
-	t->edges = (struct edge *)p->edges;
+	t->edges = (struct gz_trie_edge *)p->edges;
 	t->edge_mask = p->edge_mask;
 	t->node_count = (uint32_t)p->node_count;
 	t->has_children = (unsigned char *)p->has_children;

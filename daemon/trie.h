@@ -236,9 +236,22 @@ const uint32_t *gz_trie_payloads(const struct gz_trie *t, uint32_t node, size_t 
 int gz_trie_has_children(const struct gz_trie *t, uint32_t node);
 
 /* The arrays of a finished trie as they lie in memory, for a snapshot
- * (snapshot.c) to write and to map again.  Slots and edges are 16-byte
- * records whose layout only trie.c knows. */
+ * (snapshot.c) to write, check and map again.  Its tables hold 16-byte
+ * records: a string table's slot and an edge, whose layout the snapshot
+ * format fixes. */
 #define GZ_TRIE_RECORD_SIZE 16
+struct gz_trie_slot {
+	uint64_t head;      /* the string's first eight bytes, zero-padded */
+	uint32_t hash;      /* the low 32 bits of its hash */
+	uint32_t id1;       /* id + 1, | GZ_TRIE_SLOT_LONG | GZ_TRIE_SLOT_START;
+			     * 0: empty */
+};
+#define GZ_TRIE_SLOT_LONG 0x80000000u   /* the string is longer than its head */
+#define GZ_TRIE_SLOT_START 0x40000000u  /* some name starts with the token */
+#define GZ_TRIE_SLOT_ID (GZ_TRIE_SLOT_START - 1)
+struct gz_trie_edge {
+	uint32_t node, token, gap, child;   /* child GZ_TRIE_NONE: empty */
+};
 struct gz_trie_table {
 	const char *pool;
 	size_t pool_len;
@@ -262,10 +275,6 @@ struct gz_trie_parts {
 	size_t start_filter_mask;
 };
 void gz_trie_parts(const struct gz_trie *t, struct gz_trie_parts *p);
-/* Whether parts read from a file are safe to walk: every id and index in
- * range, every table a power of two with an empty slot to end its probes,
- * every payload below payload_limit.  NULL, or what is wrong. */
-const char *gz_trie_check_parts(const struct gz_trie_parts *p, size_t payload_limit);
 /* A finished trie over parts' arrays, which it borrows (they must outlive
  * it; gz_trie_free leaves them alone).  NULL when out of memory. */
 struct gz_trie *gz_trie_from_parts(const struct gz_trie_parts *p);

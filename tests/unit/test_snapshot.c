@@ -773,9 +773,9 @@ static void test_records_across_blocks_are_checked(void **state)
 
 	/* the edge table's and the id index's last record */
 	if (h.has_edges) {
-		struct gz_snapshot_edge *edges = (struct gz_snapshot_edge *)(c + h.sec[S_EDGES].off);
-		struct gz_snapshot_edge old = edges[h.edge_mask];
-		edges[h.edge_mask] = (struct gz_snapshot_edge){ 0, 0, 0, (uint32_t)h.node_count };
+		struct gz_trie_edge *edges = (struct gz_trie_edge *)(c + h.sec[S_EDGES].off);
+		struct gz_trie_edge old = edges[h.edge_mask];
+		edges[h.edge_mask] = (struct gz_trie_edge){ 0, 0, 0, (uint32_t)h.node_count };
 		fix_checksum(c, len);
 		assert_string_equal(refused(c, len, NULL),
 				    "x.gzs: corrupted: an edge leads out of the trie");
