@@ -177,8 +177,8 @@ static void cache_write_now(struct cache_write *w)
 	else if (gz_snapshot_write(w->set, w->file, w->key, &e))
 		gz_log(GZ_LOG_WARN, "cache: %s", e.message);
 	else {
+		cache_trim(w->dir); /* first: once "wrote" is logged, the cache is as it stays */
 		gz_log(GZ_LOG_INFO, "cache: wrote %s", w->file);
-		cache_trim(w->dir);
 	}
 	pthread_mutex_unlock(&cache_write_lock);
 	gz_set_unref(w->set);
