@@ -41,13 +41,18 @@ WROTE = "gaztagd: cache: wrote "
 MAPPED = "gazetteers mapped from the cache"
 
 
+def wait_count(tc, d, text, n):
+    """Waits until daemon d's log holds text n times."""
+    deadline = time.monotonic() + 30
+    while d.log().count(text) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tc.assertEqual(d.log().count(text), n, d.log())
+
+
 def wait_wrote(tc, d, n):
     """Waits until daemon d has logged n cache writes (they run in the
     background, after the set went into service)."""
-    deadline = time.monotonic() + 30
-    while d.log().count(WROTE) < n and time.monotonic() < deadline:
-        time.sleep(0.02)
-    tc.assertEqual(d.log().count(WROTE), n, d.log())
+    wait_count(tc, d, WROTE, n)
 
 # News-like texts naming entries of the shipped gazetteers.
 TEXTS = [
@@ -418,7 +423,7 @@ class CacheTest(TempDaemonTestCase):
 
     def test_cache_life(self):
         d = self.start()
-        self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
+        self.assertIsNotNone(d.wait_log(BUILT, 10), d.log())
         self.assertIsNone(d.wait_log(MAPPED, 0))
         wait_wrote(self, d, 1)
         first = self.cached()
@@ -434,7 +439,7 @@ class CacheTest(TempDaemonTestCase):
 
         # restart with unchanged files: mapped, same hash, same answers
         d = self.restart()
-        self.assertIsNotNone(d.wait_log(MAPPED, 1), d.log())
+        self.assertIsNotNone(d.wait_log(MAPPED, 10), d.log())
         self.assertIsNone(d.wait_log(BUILT, 0))
         self.assertEqual(d.gazetteers_hash(), h_a)
         self.assertEqual(self.tagged_ids(d)[1], body_a)
@@ -449,7 +454,7 @@ class CacheTest(TempDaemonTestCase):
         self.assertNotEqual(h_b, h_a)
         self.assertEqual(d.gazetteers_hash(), h_b)
         self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "odesa", "mariupol", "azov-regiment"])
-        self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
+        self.assertIsNotNone(d.wait_log(BUILT, 10), d.log())
         wait_wrote(self, d, 1)
         second = self.cached()
         self.assertEqual(len(second), 2)
@@ -466,7 +471,7 @@ class CacheTest(TempDaemonTestCase):
         d = self.start()
         self.assertIn("gaztagd: warning: cache: %s: checksum mismatch: the file is corrupted; "
                       "building from YAML again" % path, d.log().splitlines())
-        self.assertIsNotNone(d.wait_log(BUILT, 1), d.log())
+        self.assertIsNotNone(d.wait_log(BUILT, 10), d.log())
         self.assertEqual(d.gazetteers_hash(), h_b)
         self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "odesa", "mariupol", "azov-regiment"])
         wait_wrote(self, d, 1)
@@ -474,7 +479,7 @@ class CacheTest(TempDaemonTestCase):
         rc, _, err = gaztagd("--check", "--gazetteers", path)
         self.assertEqual(rc, 0, err)
         d = self.restart()
-        self.assertIsNotNone(d.wait_log(MAPPED, 1), d.log())
+        self.assertIsNotNone(d.wait_log(MAPPED, 10), d.log())
         self.assertNotIn("warning", d.log())
         self.assertEqual(d.gazetteers_hash(), h_b)
 
@@ -489,7 +494,7 @@ class CacheTest(TempDaemonTestCase):
         self.assertIn(b_file, third)
         self.assertNotIn(first[0], third)
         self.assertIsNotNone(d.wait_log("gaztagd: cache: removed the old snapshot %s/%s"
-                                        % (self.cache, first[0]), 1), d.log())
+                                        % (self.cache, first[0]), 10), d.log())
         # and back to B: mapped from the cache on reload
         write(os.path.join(self.gz, "units.yaml"), UNITS)
         n_mapped = d.log().count(MAPPED)
@@ -510,7 +515,7 @@ class CacheTest(TempDaemonTestCase):
             write(os.path.join(other, name), b"half a snapshot")
         self.d = gzharness.Daemon(args=["--config", self.config, "--cache", other],
                                   gazetteers=())
-        self.assertIsNotNone(self.d.wait_log(BUILT, 1), self.d.log())
+        self.assertIsNotNone(self.d.wait_log(BUILT, 10), self.d.log())
         wait_wrote(self, self.d, 1)
         self.assertIn("gaztagd: cache: removed %s/%s, left by a stopped daemon" % (other, stale),
                       self.d.log().splitlines())
@@ -702,16 +707,14 @@ class OverwriteInPlaceTest(TempDaemonTestCase):
         self.assertEqual(len(counts), self.CLIENTS)
         self.assertTrue(all(n > 0 for n in counts), counts)
         self.assertIsNotNone(d.wait_log("gaztagd: warning: %s is being written over in place: "
-                                        "serving a copy of it in memory" % gzs, 1), d.log())
+                                        "serving a copy of it in memory" % gzs, 10), d.log())
         self.assertEqual(d.gazetteers_hash(), h_a)
         status, body, _ = d.json("POST", "/reload", b"")
         self.assertEqual((status, body.get("gazetteers")), (200, h_b), body)
         # and leased again: a second overwrite is as safe as the first
         with open(gzs, "wb") as f:
             f.write(read(other))
-        self.assertIsNotNone(d.wait_log("gaztagd: warning: %s is being written over in place"
-                                        % gzs, 1), d.log())
-        self.assertEqual(d.log().count("is being written over in place"), 2, d.log())
+        wait_count(self, d, "is being written over in place", 2)
         status, body, _ = d.tag(TEXTS[3])
         self.assertEqual((status, body["gazetteers"]), (200, h_b))
 
