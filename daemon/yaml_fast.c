@@ -312,6 +312,13 @@ static int dquoted(struct fast *f)
 	/* first the length (and whether it is in the subset), then, when it
 	 * has escapes and a tree is built, the decoding */
 	for (;;) {
+		/* the common case first: printable ASCII */
+		const char *q = p;
+		while (q < f->end && (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f &&
+		       *q != '"' && *q != '\\')
+			q++;
+		len += (size_t)(q - p);
+		p = q;
 		if (p == f->end || *p == '\n')
 			return OUT;
 		if (*p == '"')

@@ -260,12 +260,25 @@ void gz_yaml_tree_init(struct gz_yaml_tree *t, struct gz_yaml *y)
 	t->item_depth = y->items_at_root ? 1 : 2;
 }
 
+/* Whether the nodes at the item depth are items of `entries`, remembered
+ * for the open collection above them: asked at every node, and that
+ * collection's answer holds while it is open. */
+static int in_entries(struct gz_yaml_tree *t)
+{
+	struct gz_yaml_node *seq = t->stack[t->item_depth - 1];
+	if (seq != t->seq_seen) {
+		t->seq_seen = seq;
+		t->seq_is_entries = is_entries_seq(t->y, t->stack);
+	}
+	return t->seq_is_entries;
+}
+
 /* An item of the top-level `entries` sequence is complete: hand it to the
  * schema and free its tree now, so that a file of a million entries never
  * holds more than one entry's tree. */
 static void tree_item_done(struct gz_yaml_tree *t)
 {
-	if (t->depth == t->item_depth && is_entries_seq(t->y, t->stack) &&
+	if (t->depth == t->item_depth && in_entries(t) &&
 	    t->stack[t->depth - 1]->nkids > 0) {
 		struct gz_yaml_node *seq = t->stack[t->depth - 1];
 		struct gz_yaml_node *item = seq->kids[--seq->nkids];
@@ -279,7 +292,7 @@ int gz_yaml_tree_node(struct gz_yaml_tree *t, enum gz_yaml_kind kind, int line, 
 {
 	struct gz_yaml *y = t->y;
 	/* inside an item of `entries`: from the item arena */
-	int in_item = t->depth >= t->item_depth && is_entries_seq(y, t->stack);
+	int in_item = t->depth >= t->item_depth && in_entries(t);
 	struct gz_yaml_node *n = in_item ? arena_alloc(&t->arena, sizeof(*n)) : malloc(sizeof(*n));
 	if (!n) {
 		y->oom = 1;

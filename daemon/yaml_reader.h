@@ -86,6 +86,8 @@ struct gz_yaml_tree {
 	int depth, max_depth, item_depth;
 	struct gz_yaml_arena arena;
 	struct gz_yaml_node *root;
+	struct gz_yaml_node *seq_seen;   /* in_entries' memo */
+	int seq_is_entries;
 };
 
 void gz_yaml_tree_init(struct gz_yaml_tree *t, struct gz_yaml *y);
