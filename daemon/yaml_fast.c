@@ -3,9 +3,9 @@
  *
  * libyaml's scanner, parser and events were most of the read of a big
  * importer file, yet such a file uses a sliver of YAML: block mappings with
- * plain keys, block sequences, one-line flow sequences and mappings,
- * double-quoted scalars on one line, plain scalars on one line, comments
- * and blank lines.  This reader knows that sliver and nothing else.  It
+ * plain keys, block sequences, flow sequences and mappings (broken over
+ * lines only after '[', '{' or ','), double-quoted scalars on one line,
+ * plain scalars on one line, comments and blank lines.  This reader knows that sliver and nothing else.  It
  * feeds the same tree builder as the libyaml reader (gz_yaml_tree_*), with
  * the events libyaml would give for the same text at the same marks, so the
  * tree, the items handed to on_entry and their order are the same by
@@ -41,6 +41,7 @@ struct fast {
 	int line;                 /* of ls, 1-based, in the buffer */
 	int ind;                  /* the content line's indent; -1 at the end */
 	int depth;
+	int flow_min;             /* a flow's lines go on at this column or more */
 	char *scratch;            /* a decoded quoted scalar */
 	size_t scap;
 };
@@ -429,12 +430,32 @@ static void skip_spaces(struct fast *f)
 		f->p++;
 }
 
-/* [a, "b", {..}] on one line, the cursor at '['. */
+/* Spaces in a flow collection, and a line break after its '[', '{' or
+ * ',': the flow goes on on the next line, indented more than the block it
+ * is in.  Not a break elsewhere (after a plain scalar it would go on on
+ * the next line), nor blank or comment lines. */
+static int flow_space(struct fast *f)
+{
+	skip_spaces(f);
+	if (f->p == f->end || *f->p != '\n')
+		return 0;
+	const char *p = f->p + 1;
+	f->line++;
+	f->ls = p;
+	while (p < f->end && *p == ' ')
+		p++;
+	if (p - f->ls < f->flow_min || p == f->end || *p == '\n' || *p == '#')
+		return OUT;
+	f->p = p;
+	return 0;
+}
+
+/* [a, "b", {..}], the cursor at '['. */
 static int flow_seq(struct fast *f)
 {
 	TRY(ev_start(f, GZ_YAML_SEQ, f->p));
 	f->p++;
-	skip_spaces(f);
+	TRY(flow_space(f));
 	if (f->p < f->end && *f->p == ']') {
 		f->p++;
 		ev_end(f);
@@ -450,7 +471,7 @@ static int flow_seq(struct fast *f)
 		if (*f->p != ',')
 			return OUT;
 		f->p++;
-		skip_spaces(f);
+		TRY(flow_space(f));
 		if (f->p == f->end || *f->p == ']')
 			return OUT;
 	}
@@ -459,12 +480,12 @@ static int flow_seq(struct fast *f)
 	return 0;
 }
 
-/* {key: value, ...} on one line with plain keys, the cursor at '{'. */
+/* {key: value, ...} with plain keys, the cursor at '{'. */
 static int flow_map(struct fast *f)
 {
 	TRY(ev_start(f, GZ_YAML_MAP, f->p));
 	f->p++;
-	skip_spaces(f);
+	TRY(flow_space(f));
 	if (f->p < f->end && *f->p == '}') {
 		f->p++;
 		ev_end(f);
@@ -486,7 +507,7 @@ static int flow_map(struct fast *f)
 		if (*f->p != ',')
 			return OUT;
 		f->p++;
-		skip_spaces(f);
+		TRY(flow_space(f));
 		if (f->p == f->end || *f->p == '}')
 			return OUT;
 	}
@@ -522,9 +543,10 @@ static int flow_node(struct fast *f)
 }
 
 /* A value on the line of its key or entry: a scalar or a flow collection,
- * then the rest of the line. */
-static int inline_value(struct fast *f)
+ * then the rest of the line; indent: the column of the block it is in. */
+static int inline_value(struct fast *f, int indent)
 {
+	f->flow_min = indent + 1;
 	switch (*f->p) {
 	case '"':
 		TRY(dquoted(f));
@@ -567,12 +589,12 @@ static int block_map(struct fast *f, int indent)
 			} else if (f->ind == indent && entry_at(f, f->p)) {
 				TRY(block_seq(f, f->ind, 1));
 			} else if (f->ind > indent && (*f->p == '[' || *f->p == '{' || *f->p == '"')) {
-				TRY(inline_value(f));
+				TRY(inline_value(f, indent));
 			} else {
 				return OUT; /* a null, or a plain scalar that may go on */
 			}
 		} else {
-			TRY(inline_value(f));
+			TRY(inline_value(f, indent));
 		}
 		if (f->ind < indent)
 			break;
@@ -599,7 +621,7 @@ static int block_seq(struct fast *f, int indent, int indentless)
 			/* `- key: value`: a mapping at the key's column */
 			TRY(block_map(f, column_of(f, f->p) - 1));
 		} else {
-			TRY(inline_value(f));
+			TRY(inline_value(f, indent));
 		}
 		if (f->ind < indent)
 			break;

@@ -110,6 +110,19 @@ static void test_shipped_shapes_read_fast(void **state)
 	assert_int_equal(same("a:\n  b:\n    c:\n      - d\n"), 1);
 	assert_int_equal(same("a: b\n# no newline at the end"), 1);
 	assert_int_equal(same("a: b"), 1);
+	/* a flow broken over lines after '[', '{' or ',' (people.yaml) */
+	assert_int_equal(same("entries:\n"
+			      "  - id: volodymyr-zelensky\n"
+			      "    aliases: [\"Zelensky\", \"Zelenskyy\",\n"
+			      "      \"Зеленський\", Zelenskiy,   \n"
+			      "      {text: ZE, case: sensitive}, {\n"
+			      "       text: x,\n"
+			      "       case: sensitive}, [\n"
+			      "     a]]\n"
+			      "    attrs: {a: b}\n"
+			      "  - [\n"
+			      "   x]\n"),
+			 1);
 }
 
 /* ------------------------------------------------- left to libyaml */
@@ -138,7 +151,6 @@ static void test_outside_subset_falls_back(void **state)
 		"a: plain\n  more\n",
 		"a: x:y\n",
 		"a:\n",                    /* a null */
-		"a: [x,\n  y]\n",
 		"a: \"\\ud83d\\ude00\"\n", /* a JSON surrogate pair: libyaml refuses it */
 		"a: \"\\q\"\n",
 		"a: [x, ]\n",
@@ -155,6 +167,11 @@ static void test_outside_subset_falls_back(void **state)
 		"[a, b]\n",
 		"entries:\n  - a\n b: c\n",
 		"a: - b\n",
+		"a: [x\n  , y]\n",       /* a break after a scalar */
+		"a: [x,\n  # c\n  y]\n",
+		"a: [x,\n\n  y]\n",
+		"a: [x,\ny]\n",          /* at column 0 */
+		"- [x,\n  y\n  ]\n",
 	};
 	for (size_t i = 0; i < sizeof out / sizeof *out; i++)
 		assert_int_equal(same(out[i]), 0);
