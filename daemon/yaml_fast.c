@@ -5,15 +5,16 @@
  * importer file, yet such a file uses a sliver of YAML: block mappings with
  * plain keys, block sequences, flow sequences and mappings (broken over
  * lines only after '[', '{' or ','), double-quoted scalars on one line,
- * plain scalars on one line, comments and blank lines.  This reader knows that sliver and nothing else.  It
- * feeds the same tree builder as the libyaml reader (gz_yaml_tree_*), with
- * the events libyaml would give for the same text at the same marks, so the
- * tree, the items handed to on_entry and their order are the same by
- * construction.  Wherever it is not sure what libyaml would do (a tab, a
- * ':' inside a plain scalar, a scalar over two lines, an anchor, a single
- * quote, an escape it does not know, a control or line-break character,
- * a scalar or a nesting over the limits) it gives up, and libyaml reads the
- * whole buffer again: every error is libyaml's, word for word.
+ * plain scalars on one line, comments and blank lines.  This reader knows
+ * that sliver and nothing else.  It feeds the same tree builder as the
+ * libyaml reader (gz_yaml_tree_*), with the events libyaml would give for
+ * the same text at the same marks, so the tree, the items handed to
+ * on_entry and their order are the same by construction.  Wherever it is
+ * not sure what libyaml would do (a tab, a ':' inside a plain scalar, a
+ * scalar over two lines, an anchor, a single quote, an escape it does not
+ * know, a control or line-break character, a scalar or a nesting over the
+ * limits) it gives up, and libyaml reads the whole buffer again: every
+ * error is libyaml's, word for word.
  *
  * Giving up must happen before on_entry has seen a single item, since the
  * caller cannot take one back.  So the buffer is read twice: once to check

@@ -40,7 +40,8 @@ static void yfd_put(struct yfd_text *t, const char *s, size_t n)
 	t->data[t->len] = 0;
 }
 
-static void yfd_printf(struct yfd_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void yfd_printf(struct yfd_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void yfd_printf(struct yfd_text *t, const char *fmt, ...)
 {
 	char b[256];
