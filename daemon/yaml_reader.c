@@ -107,22 +107,18 @@ void gz_yaml_report(struct gz_yaml *y)
  * over whole and gone before the next begins.  Without it the reader's
  * mallocs and frees, three or four per scalar, were a fifth of a big
  * file's load. */
-struct item_arena {
-	struct item_block *blocks;   /* newest first; the last one is kept */
-};
-
-struct item_block {
-	struct item_block *next;
+struct gz_yaml_block {
+	struct gz_yaml_block *next;
 	size_t used, size;
 	max_align_t data[];
 };
 
 #define ITEM_BLOCK (64u << 10)
 
-static void *arena_alloc(struct item_arena *a, size_t len)
+static void *arena_alloc(struct gz_yaml_arena *a, size_t len)
 {
 	len = (len + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	struct item_block *b = a->blocks;
+	struct gz_yaml_block *b = a->blocks;
 	if (!b || b->size - b->used < len) {
 		size_t size = len > ITEM_BLOCK ? len : ITEM_BLOCK;
 		b = malloc(sizeof(*b) + size);
@@ -139,10 +135,10 @@ static void *arena_alloc(struct item_arena *a, size_t len)
 }
 
 /* Forgets every item node; keeps the first block for the next item. */
-static void arena_reset(struct item_arena *a)
+static void arena_reset(struct gz_yaml_arena *a)
 {
 	while (a->blocks && a->blocks->next) {
-		struct item_block *next = a->blocks->next;
+		struct gz_yaml_block *next = a->blocks->next;
 		free(a->blocks);
 		a->blocks = next;
 	}
@@ -150,7 +146,7 @@ static void arena_reset(struct item_arena *a)
 		a->blocks->used = 0;
 }
 
-static void arena_free(struct item_arena *a)
+static void arena_free(struct gz_yaml_arena *a)
 {
 	arena_reset(a);
 	free(a->blocks);
@@ -168,7 +164,7 @@ void gz_yaml_node_free(struct gz_yaml_node *n)
 	free(n);
 }
 
-static int node_add(struct item_arena *a, struct gz_yaml_node *parent, struct gz_yaml_node *kid)
+static int node_add(struct gz_yaml_arena *a, struct gz_yaml_node *parent, struct gz_yaml_node *kid)
 {
 	if (parent->nkids == parent->capkids) {
 		size_t cap = parent->capkids ? parent->capkids * 2 : 4;
@@ -218,7 +214,7 @@ const char *gz_yaml_shown(const struct gz_yaml_node *n, char *buf, size_t size)
 	return buf;
 }
 
-/* ----------------------------------------------------------------- events */
+/* -------------------------------------------------------------- positions */
 
 /* Line and column (1-based, columns in code points) of byte offset off. */
 static void locate(const char *buf, size_t off, int *line, int *column)
@@ -253,19 +249,127 @@ static int is_entries_seq(const struct gz_yaml *y, struct gz_yaml_node *const *s
 	       is_entries_key(stack[0]->kids[stack[0]->nkids - 2]);
 }
 
+/* ------------------------------------------------------------------ trees */
+
+void gz_yaml_tree_init(struct gz_yaml_tree *t, struct gz_yaml *y)
+{
+	memset(t, 0, sizeof(*t));
+	t->y = y;
+	/* items sit one level higher in a piece: the same nesting allowed */
+	t->max_depth = GZ_YAML_MAX_DEPTH - (y->items_at_root ? 1 : 0);
+	t->item_depth = y->items_at_root ? 1 : 2;
+}
+
+/* Whether the nodes at the item depth are items of `entries`, remembered
+ * for the open collection above them: asked at every node, and that
+ * collection's answer holds while it is open. */
+static int in_entries(struct gz_yaml_tree *t)
+{
+	struct gz_yaml_node *seq = t->stack[t->item_depth - 1];
+	if (seq != t->seq_seen) {
+		t->seq_seen = seq;
+		t->seq_is_entries = is_entries_seq(t->y, t->stack);
+	}
+	return t->seq_is_entries;
+}
+
+/* An item of the top-level `entries` sequence is complete: hand it to the
+ * schema and free its tree now, so that a file of a million entries never
+ * holds more than one entry's tree. */
+static void tree_item_done(struct gz_yaml_tree *t)
+{
+	if (t->depth == t->item_depth && in_entries(t) &&
+	    t->stack[t->depth - 1]->nkids > 0) {
+		struct gz_yaml_node *seq = t->stack[t->depth - 1];
+		struct gz_yaml_node *item = seq->kids[--seq->nkids];
+		t->y->on_entry(t->y, item);
+		arena_reset(&t->arena);
+	}
+}
+
+int gz_yaml_tree_node(struct gz_yaml_tree *t, enum gz_yaml_kind kind, int line, int column,
+		      const char *value, size_t len, int plain)
+{
+	struct gz_yaml *y = t->y;
+	/* inside an item of `entries`: from the item arena */
+	int in_item = t->depth >= t->item_depth && in_entries(t);
+	struct gz_yaml_node *n = in_item ? arena_alloc(&t->arena, sizeof(*n)) : malloc(sizeof(*n));
+	if (!n) {
+		y->oom = 1;
+		return -1;
+	}
+	memset(n, 0, sizeof(*n));
+	n->in_arena = in_item;
+	n->line = line;
+	n->column = column;
+	n->kind = kind;
+	if (kind == GZ_YAML_SCALAR) {
+		if (len > GZ_YAML_MAX_SCALAR) {
+			gz_yaml_problem(y, line, column, "scalar of %zu bytes is over the limit of %u",
+					len, GZ_YAML_MAX_SCALAR);
+			gz_yaml_node_free(n);
+			return -1;
+		}
+		n->len = len;
+		n->value = in_item ? arena_alloc(&t->arena, len + 1) : malloc(len + 1);
+		if (!n->value) {
+			gz_yaml_node_free(n);
+			y->oom = 1;
+			return -1;
+		}
+		memcpy(n->value, value, len);
+		n->value[len] = 0;
+		n->plain = plain;
+	}
+	if (t->depth == 0) {
+		t->root = n;
+	} else if (node_add(&t->arena, t->stack[t->depth - 1], n)) {
+		gz_yaml_node_free(n);
+		y->oom = 1;
+		return -1;
+	}
+	if (kind == GZ_YAML_SCALAR) {
+		tree_item_done(t);
+		return 0;
+	}
+	if (t->depth == t->max_depth) {
+		gz_yaml_problem(y, line, column, "nesting deeper than %d levels", GZ_YAML_MAX_DEPTH);
+		return -1;
+	}
+	t->stack[t->depth++] = n;
+	return 0;
+}
+
+void gz_yaml_tree_end(struct gz_yaml_tree *t)
+{
+	t->depth--;
+	tree_item_done(t);
+}
+
+struct gz_yaml_node *gz_yaml_tree_fail(struct gz_yaml_tree *t)
+{
+	t->y->broken = 1;
+	gz_yaml_node_free(t->root); /* before the arena: it reads in_arena there */
+	arena_free(&t->arena);
+	return NULL;
+}
+
+struct gz_yaml_node *gz_yaml_tree_done(struct gz_yaml_tree *t)
+{
+	arena_free(&t->arena);
+	return t->root;
+}
+
+/* ----------------------------------------------------------------- events */
+
 static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	struct gz_yaml_node *stack[GZ_YAML_MAX_DEPTH + 1];
-	struct item_arena arena = { NULL };
-	int depth = 0;
-	struct gz_yaml_node *root = NULL;
+	struct gz_yaml_tree t;
 	int done = 0;
 
-	/* items sit one level higher in a piece: the same nesting allowed */
-	int max_depth = GZ_YAML_MAX_DEPTH - (y->items_at_root ? 1 : 0), item_depth = y->items_at_root ? 1 : 2;
-
+	gz_yaml_tree_init(&t, y);
 	if (!yaml_parser_initialize(&parser)) {
 		y->oom = 1;
 		return NULL;
@@ -295,25 +399,24 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 		}
 		int line = (int)ev.start_mark.line + 1 + y->line_base;
 		int column = (int)ev.start_mark.column + 1;
-		struct gz_yaml_node *n = NULL;
 		const unsigned char *anchor = NULL;
+		int r = 0;
 		switch (ev.type) {
 		case YAML_STREAM_END_EVENT:
 			done = 1;
 			break;
 		case YAML_DOCUMENT_START_EVENT:
-			if (root) {
+			if (t.root) {
 				gz_yaml_problem(y, line, column,
 						"a gazetteer file holds one YAML document, found a second");
-				yaml_event_delete(&ev);
-				goto fail;
+				r = -1;
 			}
 			break;
 		case YAML_ALIAS_EVENT:
 			gz_yaml_problem(y, line, column, "YAML aliases (*%s) are not allowed in gazetteers",
 				(const char *)ev.data.alias.anchor);
-			yaml_event_delete(&ev);
-			goto fail;
+			r = -1;
+			break;
 		case YAML_SCALAR_EVENT:
 			anchor = ev.data.scalar.anchor;
 			break;
@@ -329,90 +432,30 @@ static struct gz_yaml_node *build_tree(struct gz_yaml *y, const char *buf, size_
 		if (anchor) {
 			gz_yaml_problem(y, line, column, "YAML anchors (&%s) are not allowed in gazetteers",
 				(const char *)anchor);
-			yaml_event_delete(&ev);
-			goto fail;
+			r = -1;
 		}
-		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
-		    ev.type == YAML_MAPPING_START_EVENT) {
-			/* inside an item of `entries`: from the item arena */
-			int in_item = depth >= item_depth && is_entries_seq(y, stack);
-			n = in_item ? arena_alloc(&arena, sizeof(*n)) : malloc(sizeof(*n));
-			if (n)
-				memset(n, 0, sizeof(*n));
-			if (!n) {
-				y->oom = 1;
-				yaml_event_delete(&ev);
-				goto fail;
-			}
-			n->in_arena = in_item;
-			n->line = line;
-			n->column = column;
-			if (ev.type == YAML_SCALAR_EVENT) {
-				n->kind = GZ_YAML_SCALAR;
-				if (ev.data.scalar.length > GZ_YAML_MAX_SCALAR) {
-					gz_yaml_problem(y, line, column,
-							"scalar of %zu bytes is over the limit of %u",
-							(size_t)ev.data.scalar.length, GZ_YAML_MAX_SCALAR);
-					gz_yaml_node_free(n);
-					yaml_event_delete(&ev);
-					goto fail;
-				}
-				n->len = ev.data.scalar.length;
-				n->value = in_item ? arena_alloc(&arena, n->len + 1) : malloc(n->len + 1);
-				if (!n->value) {
-					gz_yaml_node_free(n);
-					y->oom = 1;
-					yaml_event_delete(&ev);
-					goto fail;
-				}
-				memcpy(n->value, ev.data.scalar.value, n->len);
-				n->value[n->len] = 0;
-				n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-			} else {
-				n->kind = ev.type == YAML_MAPPING_START_EVENT ? GZ_YAML_MAP : GZ_YAML_SEQ;
-			}
-			if (depth == 0) {
-				root = n;
-			} else if (node_add(&arena, stack[depth - 1], n)) {
-				gz_yaml_node_free(n);
-				y->oom = 1;
-				yaml_event_delete(&ev);
-				goto fail;
-			}
-			if (n->kind != GZ_YAML_SCALAR) {
-				if (depth == max_depth) {
-					gz_yaml_problem(y, line, column, "nesting deeper than %d levels",
-							GZ_YAML_MAX_DEPTH);
-					yaml_event_delete(&ev);
-					goto fail;
-				}
-				stack[depth++] = n;
-			}
-		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
-			depth--;
-		}
-		/* An item of the top-level `entries` sequence is complete: hand it
-		 * to the schema and free its tree now, so that a file of a million
-		 * entries never holds more than one entry's tree. */
-		if (depth == item_depth && is_entries_seq(y, stack) && stack[depth - 1]->nkids > 0 &&
-		    (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_END_EVENT ||
-		     ev.type == YAML_SEQUENCE_END_EVENT)) {
-			struct gz_yaml_node *seq = stack[depth - 1];
-			struct gz_yaml_node *item = seq->kids[--seq->nkids];
-			y->on_entry(y, item);
-			arena_reset(&arena);
+		if (r == 0) {
+			if (ev.type == YAML_SCALAR_EVENT)
+				r = gz_yaml_tree_node(&t, GZ_YAML_SCALAR, line, column,
+						      (const char *)ev.data.scalar.value,
+						      ev.data.scalar.length,
+						      ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
+			else if (ev.type == YAML_SEQUENCE_START_EVENT)
+				r = gz_yaml_tree_node(&t, GZ_YAML_SEQ, line, column, NULL, 0, 0);
+			else if (ev.type == YAML_MAPPING_START_EVENT)
+				r = gz_yaml_tree_node(&t, GZ_YAML_MAP, line, column, NULL, 0, 0);
+			else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+				gz_yaml_tree_end(&t);
 		}
 		yaml_event_delete(&ev);
+		if (r)
+			goto fail;
 	}
 	yaml_parser_delete(&parser);
-	arena_free(&arena);
-	return root;
+	return gz_yaml_tree_done(&t);
 fail:
-	y->broken = 1;
 	yaml_parser_delete(&parser);
-	gz_yaml_node_free(root); /* before the arena: it reads in_arena there */
-	arena_free(&arena);
-	return NULL;
+	return gz_yaml_tree_fail(&t);
 }
 
 struct gz_yaml_node *gz_yaml_read(struct gz_yaml *y, const char *buf, size_t len)
@@ -435,6 +478,16 @@ struct gz_yaml_node *gz_yaml_read(struct gz_yaml *y, const char *buf, size_t len
 		gz_yaml_problem(y, line, column, "NUL byte in gazetteer file");
 		y->broken = 1;
 		return NULL;
+	}
+	if (!y->slow) {
+		/* the importer's shapes, read without libyaml; anything else, or
+		 * any doubt, and libyaml reads the buffer from its start */
+		int fell_back;
+		struct gz_yaml_node *root = gz_yaml_fast_read(y, buf, len, &fell_back);
+		if (!fell_back) {
+			y->fast = 1;
+			return root;
+		}
 	}
 	return build_tree(y, buf, len);
 }

@@ -48,6 +48,8 @@ struct gz_yaml {
 	int errors;
 	int oom;
 	int broken;              /* the YAML itself failed to parse */
+	int slow;                /* set by tests: libyaml only, no fast path */
+	int fast;                /* out: the fast path read the buffer */
 	struct gz_yaml_problem *probs;   /* reported at the end, in file order */
 	size_t nprobs, capprobs;
 };
@@ -67,6 +69,46 @@ void gz_yaml_vproblem(struct gz_yaml *y, int line, int column, const char *fmt, 
 /* Hands the problems to y->diag, sorted by position (after a syntax error,
  * that error only), and frees them. */
 void gz_yaml_report(struct gz_yaml *y);
+
+/* ------------------------------------------- shared by the two readers */
+
+/* The tree both readers build, event by event, so that libyaml's reading
+ * (yaml_reader.c) and the fast one (yaml_fast.c) cannot differ in what
+ * they make of the same events: the nodes, the item arena, the hand-over
+ * of the items of `entries`, the limits. */
+struct gz_yaml_arena {
+	struct gz_yaml_block *blocks;   /* newest first; the last one is kept */
+};
+
+struct gz_yaml_tree {
+	struct gz_yaml *y;
+	struct gz_yaml_node *stack[GZ_YAML_MAX_DEPTH + 1];
+	int depth, max_depth, item_depth;
+	struct gz_yaml_arena arena;
+	struct gz_yaml_node *root;
+	struct gz_yaml_node *seq_seen;   /* in_entries' memo */
+	int seq_is_entries;
+};
+
+void gz_yaml_tree_init(struct gz_yaml_tree *t, struct gz_yaml *y);
+/* A scalar (value[0..len)) or the start of a collection at line:column;
+ * 0, or -1 with the problem recorded or y->oom set. */
+int gz_yaml_tree_node(struct gz_yaml_tree *t, enum gz_yaml_kind kind, int line, int column,
+		      const char *value, size_t len, int plain);
+/* The end of the innermost open collection. */
+void gz_yaml_tree_end(struct gz_yaml_tree *t);
+/* The root when the reading went well; or NULL, y->broken set, all freed. */
+struct gz_yaml_node *gz_yaml_tree_done(struct gz_yaml_tree *t);
+struct gz_yaml_node *gz_yaml_tree_fail(struct gz_yaml_tree *t);
+
+/* The fast reader of the restricted YAML the importer and the shipped
+ * gazetteers are written in (yaml_fast.c), on a buffer already checked for
+ * UTF-8 and NUL bytes.  *fell_back set: the buffer is outside that subset
+ * (or might be), nothing was done and libyaml must read it; else what
+ * gz_yaml_read returns, with the same on_entry calls, built as libyaml's
+ * events would have built it. */
+struct gz_yaml_node *gz_yaml_fast_read(struct gz_yaml *y, const char *buf, size_t len,
+				       int *fell_back);
 
 static inline int gz_yaml_is_scalar(const struct gz_yaml_node *n)
 {
