@@ -255,6 +255,27 @@ class TsvTest(ImporterTestCase):
         self.assertIn("5 places written with 14 aliases (8 read)", err)
         self.assertIn("0 of them marked evidence: required (population below 100000)", err)
 
+    def test_duplicates_found_at_any_geonameid(self):
+        # ids are remembered in an array up to 2**26 and in a dict above it:
+        # a duplicate is found on either side, across the array's growth
+        # (a small id, then one that grows it, then the small one again),
+        # and 00042 is the id 42
+        ids = [42, 50000000, 2 ** 26 - 1, 2 ** 26, 10 ** 12, 7, 42, 2 ** 26, 10 ** 12, 50000000,
+               2 ** 26 - 1, "00042"]
+        tsv = "".join(row(gid, "Place %d" % i, "Place %d" % i, [], "50.0", "30.0", "PPL",
+                          "UA", 5) for i, gid in enumerate(ids))
+        _, err = self.import_ok(self.write("ids.txt", tsv))
+        dups = [line.split(": ", 2)[2] for line in err.splitlines() if "(first at" in line]
+        self.assertEqual(dups, [
+            "duplicate geonameid 42 (first at line 1), skipped",
+            "duplicate geonameid 67108864 (first at line 4), skipped",
+            "duplicate geonameid 1000000000000 (first at line 5), skipped",
+            "duplicate geonameid 50000000 (first at line 2), skipped",
+            "duplicate geonameid 67108863 (first at line 3), skipped",
+            "duplicate geonameid 42 (first at line 1), skipped",
+        ])
+        self.assertIn("6 places written with 0 aliases (12 read)", err)
+
     def test_output_loads_and_tags(self):
         out, _ = self.import_ok(self.write("cities.txt", TSV), *OPTIONS)
         path = self.write("cities.yaml", out)
