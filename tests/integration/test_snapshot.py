@@ -41,6 +41,46 @@ WROTE = "gaztagd: cache: wrote "
 MAPPED = "gazetteers mapped from the cache"
 
 
+class TaggingClients:
+    """n clients, each on its own connection, POSTing text to daemon d
+    until stop(); every answer must pass ok(status, body).  stop() returns
+    (failures, counts): what went wrong, and how many answers each got."""
+
+    def __init__(self, d, n, text, ok):
+        self.d, self.text, self.ok = d, text.encode(), ok
+        self.stopping = threading.Event()
+        self.failures, self.counts = [], []
+        self.threads = [threading.Thread(target=self.client) for _ in range(n)]
+        for t in self.threads:
+            t.start()
+
+    def client(self):
+        c = self.d.conn(timeout=20)
+        n = 0
+        try:
+            while not self.stopping.is_set():
+                try:
+                    status, _, data = self.d.request("POST", "/tag", self.text,
+                                                     {"Content-Type": "text/plain"}, conn=c)
+                    body = json.loads(data)
+                except Exception as e:  # noqa: BLE001 - every failure counts
+                    self.failures.append("request: %r" % e)
+                    return
+                if not self.ok(status, body):
+                    self.failures.append("%d %r" % (status, body))
+                    return
+                n += 1
+        finally:
+            c.close()
+            self.counts.append(n)
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(30)
+        return self.failures, self.counts
+
+
 def wait_count(tc, d, text, n):
     """Waits until daemon d's log holds text n times."""
     deadline = time.monotonic() + 30
@@ -598,33 +638,9 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
         self.assertEqual(d.log().count(BUILT), 2, d.log())
         hashes = list(expected)   # [A, B]
 
-        stop = threading.Event()
-        failures, counts = [], []
-
-        def client():
-            c = d.conn(timeout=20)
-            n = 0
-            try:
-                while not stop.is_set():
-                    try:
-                        status, _, data = d.request("POST", "/tag", CACHE_TEXT.encode(),
-                                                    {"Content-Type": "text/plain"}, conn=c)
-                        body = json.loads(data)
-                    except Exception as e:  # noqa: BLE001 - every failure counts
-                        failures.append("request: %r" % e)
-                        return
-                    h = body.get("gazetteers")
-                    if status != 200 or h not in expected or body["entities"] != expected[h]:
-                        failures.append("%d %r" % (status, body))
-                        return
-                    n += 1
-            finally:
-                c.close()
-                counts.append(n)
-
-        threads = [threading.Thread(target=client) for _ in range(self.CLIENTS)]
-        for t in threads:
-            t.start()
+        clients = TaggingClients(d, self.CLIENTS, CACHE_TEXT, lambda status, body: (
+            status == 200 and body.get("gazetteers") in expected
+            and body["entities"] == expected[body["gazetteers"]]))
         try:
             mapped = d.log().count(MAPPED)
             for i in range(self.RELOADS):
@@ -635,9 +651,7 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
                                  (200, hashes[i % 2]), body)
                 time.sleep(0.05)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(30)
+            failures, counts = clients.stop()
         self.assertEqual(failures, [])
         self.assertEqual(len(counts), self.CLIENTS)
         self.assertTrue(all(n > 0 for n in counts), counts)
@@ -667,41 +681,15 @@ class OverwriteInPlaceTest(TempDaemonTestCase):
         self.assertNotIn("cannot lease", d.log())
         h_a = d.gazetteers_hash()
         self.assertNotEqual(h_a, h_b)
-        stop = threading.Event()
-        failures, counts = [], []
-
-        def client():
-            c = d.conn(timeout=20)
-            n = 0
-            try:
-                while not stop.is_set():
-                    try:
-                        status, _, data = d.request("POST", "/tag", TEXTS[0].encode(),
-                                                    {"Content-Type": "text/plain"}, conn=c)
-                        body = json.loads(data)
-                    except Exception as e:  # noqa: BLE001 - every failure counts
-                        failures.append("request: %r" % e)
-                        return
-                    if status != 200 or body.get("gazetteers") != h_a:
-                        failures.append("%d %r" % (status, body))
-                        return
-                    n += 1
-            finally:
-                c.close()
-                counts.append(n)
-
-        threads = [threading.Thread(target=client) for _ in range(self.CLIENTS)]
-        for t in threads:
-            t.start()
+        clients = TaggingClients(d, self.CLIENTS, TEXTS[0], lambda status, body: (
+            status == 200 and body.get("gazetteers") == h_a))
         try:
             time.sleep(0.3)
             with open(gzs, "wb") as f:   # O_TRUNC: waits for the daemon to let go
                 f.write(read(other))
             time.sleep(0.3)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(30)
+            failures, counts = clients.stop()
         self.assertEqual(failures, [])
         self.assertEqual(len(counts), self.CLIENTS)
         self.assertTrue(all(n > 0 for n in counts), counts)
