@@ -37,6 +37,13 @@ void gz_big_free(void *p, size_t bytes)
 	free(p);
 }
 
+void gz_big_trim(void *p, size_t bytes, size_t used)
+{
+	(void)p;
+	(void)bytes;
+	(void)used;
+}
+
 #else
 
 #define HUGE_PAGE (2u << 20)
@@ -94,6 +101,13 @@ void gz_big_free(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, mapped_len(bytes));
+}
+
+void gz_big_trim(void *p, size_t bytes, size_t used)
+{
+	size_t len = mapped_len(bytes), from = (used + PAGE - 1) & ~(size_t)(PAGE - 1);
+	if (p && len >= HUGE_PAGE && from < len)
+		madvise((char *)p + from, len - from, MADV_DONTNEED);
 }
 
 #endif

@@ -26,5 +26,10 @@ void *gz_big_alloc(size_t bytes);
  * and any new part zero; NULL when out of memory, p then unchanged. */
 void *gz_big_resize(void *p, size_t old, size_t bytes);
 void gz_big_free(void *p, size_t bytes);
+/* For p of bytes whose first used bytes are all it will ever hold: gives
+ * back the pages past them (the last huge page of an array is resident
+ * whole though the array ends in it; 31 MB over a 5M-name set).  What
+ * follows used reads as zero again. */
+void gz_big_trim(void *p, size_t bytes, size_t used);
 
 #endif

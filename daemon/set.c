@@ -1173,6 +1173,15 @@ int gz_set_load(const char *const *paths, size_t npaths, struct gz_diag *diag,
 			s->name_cap = s->name_count ? s->name_count : 1;
 		}
 	}
+	/* the arrays are final: their last huge pages' unused ends go back */
+	gz_big_trim(s->entries, s->entry_cap * sizeof(*s->entries),
+		    s->entry_count * sizeof(*s->entries));
+	gz_big_trim(s->aliases, s->alias_cap * sizeof(*s->aliases),
+		    s->alias_cap * sizeof(*s->aliases));
+	gz_big_trim(s->names, s->name_cap * sizeof(*s->names), s->name_count * sizeof(*s->names));
+	gz_big_trim(s->pool, s->pool_cap, s->pool_len);
+	for (struct arena_block *b = s->arena; b; b = b->next)
+		gz_big_trim(b, sizeof(*b) + b->size, sizeof(*b) + b->used);
 	s->gazetteer_count = 0;
 done:
 	for (size_t f = 0; f < nfiles; f++)

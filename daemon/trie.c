@@ -662,6 +662,15 @@ int gz_trie_finish(struct gz_trie *t)
 		t->has_children = hc;
 		t->has_children_cap = t->node_count;
 	}
+	/* the arrays are final: their last huge pages' unused ends go back */
+	gz_big_trim(t->tokens.pool, t->tokens.pool_cap, t->tokens.pool_len);
+	gz_big_trim(t->tokens.offs, t->tokens.cap * sizeof(uint64_t), t->tokens.count * sizeof(uint64_t));
+	gz_big_trim(t->has_children, t->has_children_cap, t->node_count);
+	size_t nodes = ((size_t)t->node_count + 1) * sizeof(uint32_t);
+	gz_big_trim(t->node_first, nodes, nodes);
+	gz_big_trim(t->payloads, t->payloads_cap * sizeof(uint32_t), t->pend_count * sizeof(uint32_t));
+	size_t roots = (t->tokens.count ? t->tokens.count : 1) * sizeof(uint32_t);
+	gz_big_trim(t->root_child, roots, roots);
 	return 0;
 }
 
