@@ -114,15 +114,10 @@ static void slot_put(struct gz_trie_slot *slots, size_t mask, uint64_t head, uin
 /* Tables of a million slots and more are random-accessed once per word of
  * text: they are big arrays (bigmem.h), on huge pages, where a 4 KiB page
  * would cost a TLB miss per access. */
-static void *big_calloc(size_t n, size_t size)
-{
-	return gz_big_alloc(n * size);
-}
-
 static int strtab_grow_slots(struct strtab *st)
 {
 	size_t cap = st->mask ? (st->mask + 1) * 2 : 1024;
-	struct gz_trie_slot *slots = big_calloc(cap, sizeof(*slots));
+	struct gz_trie_slot *slots = gz_big_alloc(cap * sizeof(*slots));
 	if (!slots)
 		return GZ_ENOMEM;
 	for (size_t id = 0; id < st->count; id++) {
@@ -190,7 +185,7 @@ static uint64_t *build_filter(const uint64_t *hashes, size_t count, const uint32
 	size_t words = 64;
 	while (words * 64 < n * 12)
 		words *= 2;
-	uint64_t *filter = big_calloc(words, sizeof(*filter));
+	uint64_t *filter = gz_big_alloc(words * sizeof(*filter));
 	if (!filter)
 		return NULL;
 	for (size_t id = 0; id < count; id++)
@@ -464,7 +459,7 @@ int64_t gz_trie_find_gap(const struct gz_trie *t, const char *s, size_t len)
 static int edges_grow(struct gz_trie *t)
 {
 	size_t cap = t->edges ? (t->edge_mask + 1) * 2 : 1024;
-	struct gz_trie_edge *edges = big_calloc(cap, sizeof(*edges));
+	struct gz_trie_edge *edges = gz_big_alloc(cap * sizeof(*edges));
 	if (!edges)
 		return GZ_ENOMEM;
 	for (size_t i = 0; i < cap; i++)
@@ -540,28 +535,6 @@ static int64_t add_child(struct gz_trie *t, uint32_t node, uint32_t gap, uint32_
 	return child;
 }
 
-int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps,
-		   size_t n, uint32_t payload)
-{
-	uint32_t node = GZ_TRIE_ROOT;
-	for (size_t i = 0; i < n; i++) {
-		int64_t c = add_child(t, node, i ? gaps[i] : 0, tokens[i]);
-		if (c < 0)
-			return (int)c;
-		node = (uint32_t)c;
-	}
-	if (t->pend_count == t->pend_cap) {
-		size_t cap = t->pend_cap ? t->pend_cap * 2 : 1024;
-		struct pending *p = gz_big_resize(t->pend, t->pend_cap * sizeof(*p), cap * sizeof(*p));
-		if (!p)
-			return GZ_ENOMEM;
-		t->pend = p;
-		t->pend_cap = cap;
-	}
-	t->pend[t->pend_count++] = (struct pending){ node, payload };
-	return 0;
-}
-
 int gz_trie_insert_batch(struct gz_trie *t, struct gz_trie_path *paths, size_t count)
 {
 	size_t deepest = 0;
@@ -598,6 +571,13 @@ int gz_trie_insert_batch(struct gz_trie *t, struct gz_trie_path *paths, size_t c
 	for (size_t b = 0; b < count; b++)
 		t->pend[t->pend_count++] = (struct pending){ paths[b].node, paths[b].payload };
 	return 0;
+}
+
+int gz_trie_insert(struct gz_trie *t, const uint32_t *tokens, const uint32_t *gaps,
+		   size_t n, uint32_t payload)
+{
+	struct gz_trie_path one = { tokens, gaps, n, payload, 0 };
+	return gz_trie_insert_batch(t, &one, 1);
 }
 
 int gz_trie_finish(struct gz_trie *t)
