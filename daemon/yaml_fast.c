@@ -451,65 +451,39 @@ static int flow_space(struct fast *f)
 	return 0;
 }
 
-/* [a, "b", {..}], the cursor at '['. */
-static int flow_seq(struct fast *f)
+/* [a, "b", {..}] (kind GZ_YAML_SEQ) or {key: value, ...} with plain keys
+ * (GZ_YAML_MAP), the cursor at its '[' or '{'. */
+static int flow_collection(struct fast *f, enum gz_yaml_kind kind)
 {
-	TRY(ev_start(f, GZ_YAML_SEQ, f->p));
+	const char close = kind == GZ_YAML_SEQ ? ']' : '}';
+	TRY(ev_start(f, kind, f->p));
 	f->p++;
 	TRY(flow_space(f));
-	if (f->p < f->end && *f->p == ']') {
+	if (f->p < f->end && *f->p == close) {
 		f->p++;
 		ev_end(f);
 		return 0;
 	}
 	for (;;) {
+		if (kind == GZ_YAML_MAP) {
+			size_t k = key_at(f, f->p);
+			if (!k || f->p + k + 1 == f->end || f->p[k + 1] != ' ')
+				return OUT;
+			TRY(ev_scalar(f, f->p, f->p, k, 1));
+			f->p += k + 1;
+			skip_spaces(f);
+		}
 		TRY(flow_node(f));
 		skip_spaces(f);
 		if (f->p == f->end)
 			return OUT;
-		if (*f->p == ']')
+		if (*f->p == close)
 			break;
 		if (*f->p != ',')
 			return OUT;
 		f->p++;
 		TRY(flow_space(f));
-		if (f->p == f->end || *f->p == ']')
-			return OUT;
-	}
-	f->p++;
-	ev_end(f);
-	return 0;
-}
-
-/* {key: value, ...} with plain keys, the cursor at '{'. */
-static int flow_map(struct fast *f)
-{
-	TRY(ev_start(f, GZ_YAML_MAP, f->p));
-	f->p++;
-	TRY(flow_space(f));
-	if (f->p < f->end && *f->p == '}') {
-		f->p++;
-		ev_end(f);
-		return 0;
-	}
-	for (;;) {
-		size_t k = key_at(f, f->p);
-		if (!k || f->p + k + 1 == f->end || f->p[k + 1] != ' ')
-			return OUT;
-		TRY(ev_scalar(f, f->p, f->p, k, 1));
-		f->p += k + 1;
-		skip_spaces(f);
-		TRY(flow_node(f));
-		skip_spaces(f);
-		if (f->p == f->end)
-			return OUT;
-		if (*f->p == '}')
-			break;
-		if (*f->p != ',')
-			return OUT;
-		f->p++;
-		TRY(flow_space(f));
-		if (f->p == f->end || *f->p == '}')
+		if (f->p == f->end || *f->p == close)
 			return OUT;
 	}
 	f->p++;
@@ -527,10 +501,10 @@ static int flow_node(struct fast *f)
 		TRY(dquoted(f));
 		break;
 	case '[':
-		TRY(flow_seq(f));
+		TRY(flow_collection(f, GZ_YAML_SEQ));
 		break;
 	case '{':
-		TRY(flow_map(f));
+		TRY(flow_collection(f, GZ_YAML_MAP));
 		break;
 	default:
 		if (!plain_start(f, f->p))
@@ -553,10 +527,10 @@ static int inline_value(struct fast *f, int indent)
 		TRY(dquoted(f));
 		break;
 	case '[':
-		TRY(flow_seq(f));
+		TRY(flow_collection(f, GZ_YAML_SEQ));
 		break;
 	case '{':
-		TRY(flow_map(f));
+		TRY(flow_collection(f, GZ_YAML_MAP));
 		break;
 	default:
 		if (!plain_start(f, f->p))
