@@ -17,6 +17,7 @@
 #include <utf8proc.h>
 #include <xxhash.h>
 
+#include "checked.h"
 #include "log.h"
 #include "set_internal.h"
 #include "snapshot.h"
@@ -94,8 +95,9 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char con
 	return r;
 }
 
-/* Removes the cache's snapshots but the CACHE_KEEP newest (by mtime: a hit
- * touches its file). */
+/* Removes the cache's snapshots but the CACHE_KEEP used last (a hit
+ * touches the file's record of its check, not the file: that would change
+ * its ctime, and the record with it). */
 struct cached {
 	char name[40];
 	struct timespec mtime;
@@ -144,7 +146,7 @@ static void cache_trim(const char *dir)
 		/* 36 characters and the NUL, checked above (memcpy: snprintf of a
 		 * d_name trips -Wformat-truncation at -O0) */
 		memcpy(list[n].name, de->d_name, 32 + 4 + 1);
-		list[n++].mtime = sb.st_mtim;
+		list[n++].mtime = gz_checked_used(dir, &sb);
 	}
 	qsort(list, n, sizeof(*list), newer_first);
 	for (size_t i = CACHE_KEEP; i < n; i++)
@@ -220,13 +222,24 @@ static void cache_write_later(struct gz_set *set, const char *dir, const char *f
 		cache_write_now(w);
 }
 
+/* errno says why */
+static void unrecorded(const char *file, const char *dir)
+{
+	gz_log(GZ_LOG_WARN, "cache: cannot record in %s that %s passed its full check (%s): the "
+	       "next start checks it in full again", dir, file, strerror(errno));
+}
+
 int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
-		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how,
+		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how, int *full,
 		struct gz_error *err)
 {
 	enum gz_open_how local;
+	int local_full;
 	if (!how)
 		how = &local;
+	if (!full)
+		full = &local_full;
+	*full = GZ_SNAPSHOT_FULL;
 	*out = NULL;
 	size_t snapshots = 0;
 	for (size_t i = 0; i < npaths; i++)
@@ -238,9 +251,11 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 			return gz_error_set(err, GZ_ELOAD, "a snapshot (.gzs) is loaded alone");
 		}
 		*how = GZ_OPEN_SNAPSHOT;
-		int r = gz_snapshot_load(paths[0], NULL, out, err);
+		int r = gz_snapshot_load(paths[0], NULL, cache_dir, out, full, err);
 		if (r)
 			gz_diag_add(diag, NULL, 0, 0, "%s", err->message);
+		else if (*full == GZ_SNAPSHOT_UNRECORDED)
+			unrecorded(paths[0], cache_dir);
 		return r;
 	}
 	*how = GZ_OPEN_YAML;
@@ -251,8 +266,9 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 			snprintf(file, len, "%s/%s%s", cache_dir, key, GZ_SNAPSHOT_SUFFIX);
 			struct gz_error e = { 0 };
 			if (access(file, F_OK) == 0) {
-				if (gz_snapshot_load(file, key, out, &e) == 0) {
-					utimensat(AT_FDCWD, file, NULL, 0);
+				if (gz_snapshot_load(file, key, cache_dir, out, full, &e) == 0) {
+					if (*full == GZ_SNAPSHOT_UNRECORDED)
+						unrecorded(file, cache_dir);
 					*how = GZ_OPEN_CACHE_HIT;
 					free(file);
 					return 0;

@@ -27,11 +27,13 @@ enum gz_open_how {
 };
 
 /* gz_set_load's contract (diag gets every YAML problem), plus: paths may
- * be one snapshot; cache_dir (NULL: none) is the cache.  *how (may be NULL)
- * says what happened.  A cache that cannot be read or written costs a build
- * and a warning in the log, never the load. */
+ * be one snapshot; cache_dir (NULL: none) is the cache, which also records
+ * the snapshots checked in full (checked.h).  *how (may be NULL) says what
+ * happened; for a snapshot, *full (may be NULL) says whether it was checked
+ * in full or, unchanged since, by its header.  A cache that cannot be read
+ * or written costs a build and a warning in the log, never the load. */
 int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
-		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how,
+		struct gz_diag *diag, struct gz_set **out, enum gz_open_how *how, int *full,
 		struct gz_error *err);
 
 /* The cache key of paths, and the content hash (gz_set_hash) the set they

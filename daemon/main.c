@@ -93,7 +93,7 @@ static int run_check(const char *const *paths, size_t n)
 	struct gz_set *set = NULL;
 	struct gz_error err = { 0 };
 	gz_diag_init(&diag);
-	int r = gz_set_open(paths, n, NULL, &diag, &set, NULL, &err);
+	int r = gz_set_open(paths, n, NULL, &diag, &set, NULL, NULL, &err);
 	for (size_t i = 0; i < diag.count; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
 	if (r == 0) {
@@ -222,7 +222,7 @@ static int run_compile(const struct args *a)
 	struct timespec t0, t1, t2;
 	gz_diag_init(&diag);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int r = gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, &err);
+	int r = gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, NULL, &err);
 	for (size_t i = 0; i < diag.count; i++)
 		fprintf(stderr, "%s\n", diag.lines[i]);
 	gz_diag_clear(&diag);
@@ -257,7 +257,7 @@ static struct gz_set *load_quietly(const struct args *a)
 	struct gz_error err = { 0 };
 	char buf[1200];
 	gz_diag_init(&diag);
-	if (gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, &err) != 0) {
+	if (gz_set_open(a->gazetteers, a->ngazetteers, NULL, &diag, &set, NULL, NULL, &err) != 0) {
 		for (size_t i = 0; i < diag.count; i++)
 			fprintf(stderr, "%s\n", diag.lines[i]);
 		if (!diag.count)

@@ -157,7 +157,7 @@ void gz_reloader_lease_broken(struct gz_reloader *r)
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
 	if (copy != MAP_FAILED) {
 		memcpy(copy, map, len);
-		if (gz_snapshot_read(path, copy, len, NULL, &set, &err) == 0)
+		if (gz_snapshot_read_copy(path, copy, len, old, &set, &err) == 0)
 			gz_set_hand_over_map(set, copy, len, seconds_since(&t0));
 		else
 			munmap(copy, len);
@@ -191,13 +191,17 @@ static void build_and_swap(struct gz_reloader *r, struct gz_reload_outcome *o)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	enum gz_open_how how;
+	int full;
 	o->rc = gz_set_open((const char *const *)r->paths, r->npaths, r->cache, &o->diag, &set,
-			    &how, &o->err);
+			    &how, &full, &o->err);
 	if (!o->rc && how != GZ_OPEN_YAML)
-		gz_log(GZ_LOG_INFO, "gazetteers %s in %.3f s",
+		gz_log(GZ_LOG_INFO, "gazetteers %s in %.3f s%s",
 		       how == GZ_OPEN_SNAPSHOT ? "mapped from their snapshot"
 		       : how == GZ_OPEN_CACHE_HIT ? "mapped from the cache"
-		       : "built from YAML (writing it to the cache)", seconds_since(&t0));
+		       : "built from YAML (writing it to the cache)", seconds_since(&t0),
+		       how == GZ_OPEN_CACHE_MISS ? ""
+		       : full != GZ_SNAPSHOT_HEADER ? " (every byte checked)"
+		       : " (its header checked: the file is unchanged since its full check)");
 	o->seconds = seconds_since(&t0);
 	if (r->test_build_delay.tv_sec || r->test_build_delay.tv_nsec)
 		nanosleep(&r->test_build_delay, NULL);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "checked.h"
 #include "set_internal.h"
 #include "snapshot_format.h"
 #include "trie.h"
@@ -754,6 +755,20 @@ static const char *trie_sizes(const struct gz_snapshot_header *h, const char *ba
 	return NULL;
 }
 
+/* The checks that read no records: the few a snapshot known to have passed
+ * them all (gz_checked_find) goes through again, as they cost nothing. */
+static int check_whole(const char *name, const struct gz_snapshot_header *h, const char *base,
+		       struct gz_error *err)
+{
+	uint64_t s_len = h->sec[S_STRINGS].len;
+	if (s_len == 0 || base[h->sec[S_STRINGS].off + s_len - 1] != '\0')
+		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
+	const char *why = trie_sizes(h, base);
+	if (why)
+		FAIL("%s: corrupted: %s", name, why);
+	return 0;
+}
+
 /* Runs the blocks' jobs (on up to GZ_SNAPSHOT_THREADS threads for a big
  * file) and reports the problem a one-thread pass would meet first, the
  * checksum's before any. */
@@ -806,12 +821,9 @@ static int check_sections(const char *name, const struct gz_snapshot_header *h, 
 	unsigned long long at = first.at;
 	if (sum != h->checksum)
 		FAIL("%s: checksum mismatch: the file is corrupted", name);
-	uint64_t s_len = h->sec[S_STRINGS].len;
-	if (s_len == 0 || base[h->sec[S_STRINGS].off + s_len - 1] != '\0')
-		FAIL("%s: corrupted: the strings section does not end in a NUL", name);
-	const char *why = trie_sizes(h, base);
-	if (why)
-		FAIL("%s: corrupted: %s", name, why);
+	int r = check_whole(name, h, base, err);
+	if (r)
+		return r;
 	switch (first.problem) {
 	case P_NONE:
 		break;
@@ -844,8 +856,11 @@ static int string_at(const struct gz_snapshot_header *h, uint64_t off)
 	return off < h->sec[S_STRINGS].len;
 }
 
-int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *want_key,
-		     struct gz_set **out, struct gz_error *err)
+/* gz_snapshot_read's work; known (NULL: none) is what a full check of this
+ * file passed before: when the header matches it, the records are not read. */
+static int read_image(const char *name, const void *buf, size_t len, const char *want_key,
+		      const struct gz_checked *known, struct gz_set **out, int *full,
+		      struct gz_error *err)
 {
 	*out = NULL;
 	const char *base = buf;
@@ -926,7 +941,8 @@ int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *
 		.start_filter = SEC(S_START_FILTER),
 		.start_filter_mask = h.start_filter_mask,
 	};
-	int r = check_sections(name, &h, base, len, err);
+	*full = !known || known->checksum != h.checksum || strcmp(known->hash, h.hash) != 0;
+	int r = *full ? check_sections(name, &h, base, len, err) : check_whole(name, &h, base, err);
 	if (r)
 		return r;
 
@@ -989,9 +1005,36 @@ out:
 	return r;
 }
 
-int gz_snapshot_load(const char *path, const char *want_key, struct gz_set **out,
-		     struct gz_error *err)
+int gz_snapshot_read(const char *name, const void *buf, size_t len, const char *want_key,
+		     struct gz_set **out, struct gz_error *err)
 {
+	int full;
+	return read_image(name, buf, len, want_key, NULL, out, &full, err);
+}
+
+int gz_snapshot_read_copy(const char *name, const void *buf, size_t len,
+			  const struct gz_set *from, struct gz_set **out, struct gz_error *err)
+{
+	struct gz_checked known;
+	const struct gz_snapshot_header *h = buf;
+	size_t from_len = 0;
+	int full;
+	const void *map = gz_set_map(from, &from_len);
+	if (!map || from_len != len || len < sizeof(*h) || memcmp(map, buf, sizeof(*h)) != 0)
+		return read_image(name, buf, len, NULL, NULL, out, &full, err);
+	known.checksum = h->checksum;
+	memcpy(known.hash, h->hash, sizeof known.hash);
+	known.hash[sizeof known.hash - 1] = '\0';
+	return read_image(name, buf, len, NULL, &known, out, &full, err);
+}
+
+int gz_snapshot_load(const char *path, const char *want_key, const char *record_dir,
+		     struct gz_set **out, int *full, struct gz_error *err)
+{
+	int local_full;
+	if (!full)
+		full = &local_full;
+	*full = GZ_SNAPSHOT_FULL;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
@@ -1009,17 +1052,31 @@ int gz_snapshot_load(const char *path, const char *want_key, struct gz_set **out
 	}
 	size_t len = (size_t)st.st_size;
 	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	int e = errno;
-	close(fd);
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED) {
+		int e = errno;
+		close(fd);
 		return gz_error_set(err, GZ_ELOAD, "%s: cannot map: %s", path, strerror(e));
-	int r = gz_snapshot_read(path, map, len, want_key, out, err);
+	}
+	struct gz_checked known;
+	int r = read_image(path, map, len, want_key,
+			   gz_checked_find(record_dir, &st, &known) ? &known : NULL, out, full, err);
 	if (r) {
+		close(fd);
 		munmap(map, len);
 		return r;
 	}
+	if (*full) {
+		const struct gz_snapshot_header *h = map;
+		known.checksum = h->checksum;
+		memcpy(known.hash, h->hash, sizeof known.hash);
+		if (gz_checked_note(record_dir, &st, fd, &known))
+			*full = GZ_SNAPSHOT_UNRECORDED;
+	}
+	int e = errno;
+	close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	gz_set_hand_over_map(*out, map, len,
 			     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	errno = e; /* GZ_SNAPSHOT_UNRECORDED's */
 	return 0;
 }

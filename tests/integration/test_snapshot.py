@@ -450,7 +450,9 @@ class CacheTest(TempDaemonTestCase):
         return self.start()
 
     def cached(self):
+        # the snapshots; checked/ holds the records of their full checks
         names = sorted(os.listdir(self.cache)) if os.path.isdir(self.cache) else []
+        names = [n for n in names if n != "checked"]
         for n in names:
             self.assertRegex(n, CACHE_FILE)
         return names
@@ -634,7 +636,8 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
             expected[body["gazetteers"]] = body["entities"]
         self.assertEqual(len(expected), 2)
         wait_wrote(self, d, 2)
-        self.assertEqual(len(os.listdir(cache)), 2)
+        # two snapshots (and checked/, the records of their full checks)
+        self.assertEqual(len(set(os.listdir(cache)) - {"checked"}), 2)
         self.assertEqual(d.log().count(BUILT), 2, d.log())
         hashes = list(expected)   # [A, B]
 
@@ -657,7 +660,8 @@ class ReloadFromCacheUnderLoadTest(TempDaemonTestCase):
         self.assertTrue(all(n > 0 for n in counts), counts)
         wait_count(self, d, MAPPED, mapped + self.RELOADS)
         self.assertEqual(d.log().count(BUILT), 2)
-        self.assertEqual(len(os.listdir(cache)), 2)
+        # two snapshots (and checked/, the records of their full checks)
+        self.assertEqual(len(set(os.listdir(cache)) - {"checked"}), 2)
 
 
 class OverwriteInPlaceTest(TempDaemonTestCase):
@@ -704,6 +708,87 @@ class OverwriteInPlaceTest(TempDaemonTestCase):
         wait_count(self, d, "is being written over in place", 2)
         status, body, _ = d.tag(TEXTS[3])
         self.assertEqual((status, body["gazetteers"]), (200, h_b))
+
+
+FULL_CHECK = "gaztagd: gazetteers mapped from their snapshot in %s s (every byte checked)"
+HEADER_CHECK = ("gaztagd: gazetteers mapped from their snapshot in %s s (its header checked: "
+                "the file is unchanged since its full check)")
+
+
+class CheckedOnceTest(TempDaemonTestCase):
+    """A snapshot named on the command line, with a cache: the first start
+    checks every byte and records it; a restart on the unchanged file checks
+    the header alone; any write to the file since (even one that keeps its
+    size and mtime), or a copy of it, is checked in full again."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="gzsnapchecked-")
+        self.d = None
+        self.gzs = os.path.join(self.tmp, "set.gzs")
+        self.cache = os.path.join(self.tmp, "cache")
+        compile_snapshot(self.gzs, SHIPPED)
+        # a file changed within GZ_CHECKED_QUIET_MS of its check is not recorded
+        time.sleep(0.1)
+
+    def run_once(self, gzs=None):
+        """The load's log line (the time in it as %s) and a /tag answer."""
+        self.d = d = gzharness.Daemon(gazetteers=(gzs or self.gzs,),
+                                      config={"watch": False, "cache": self.cache})
+        line = next(l for l in d.log().splitlines() if "mapped from their snapshot" in l)
+        line = re.sub(r" in [0-9.]+ s", " in %s s", line)
+        status, body, _ = d.tag(TEXTS[0])
+        self.assertEqual(status, 200)
+        self.assertEqual(d.stop(), 0, d.log())
+        self.d = None
+        return line, body
+
+    def test_checked_once(self):
+        line, body = self.run_once()
+        self.assertEqual(line, FULL_CHECK)
+        (record,) = os.listdir(os.path.join(self.cache, "checked"))
+        st = os.stat(self.gzs)
+        self.assertEqual(record, "%x-%x" % (st.st_dev, st.st_ino))
+        for _ in range(2):
+            self.assertEqual(self.run_once(), (HEADER_CHECK, body))
+
+        # a copy (another inode) is checked in full, then known too
+        copy = os.path.join(self.tmp, "copy.gzs")
+        shutil.copyfile(self.gzs, copy)
+        time.sleep(0.1)
+        self.assertEqual(self.run_once(copy), (FULL_CHECK, body))
+        self.assertEqual(self.run_once(copy), (HEADER_CHECK, body))
+        self.assertEqual(len(os.listdir(os.path.join(self.cache, "checked"))), 2)
+
+        # one byte changed in place, size and mtime put back: the ctime tells
+        data = read(self.gzs)
+        with open(self.gzs, "r+b") as f:
+            f.seek(len(data) // 2)
+            f.write(bytes([data[len(data) // 2] ^ 0xff]))
+        os.utime(self.gzs, ns=(st.st_atime_ns, st.st_mtime_ns))
+        self.assertEqual(os.stat(self.gzs).st_size, st.st_size)
+        d = gzharness.Daemon(gazetteers=(self.gzs,),
+                             config={"watch": False, "cache": self.cache}, wait_listen=False)
+        rc = d.wait_exit(20)
+        log = d.log()
+        d.kill()
+        self.assertEqual(rc, 1, log)
+        self.assertIn("gaztagd: error: cannot start: %s: checksum mismatch: the file is "
+                      "corrupted" % self.gzs, log.splitlines())
+
+        # the byte put back: checked in full again, and known after that
+        with open(self.gzs, "r+b") as f:
+            f.seek(len(data) // 2)
+            f.write(data[len(data) // 2:len(data) // 2 + 1])
+        time.sleep(0.1)
+        self.assertEqual(self.run_once(), (FULL_CHECK, body))
+        self.assertEqual(self.run_once(), (HEADER_CHECK, body))
+
+    def test_without_cache_every_start_checks_in_full(self):
+        for _ in range(2):
+            d = gzharness.Daemon(gazetteers=(self.gzs,), config={"watch": False})
+            self.assertIn(FULL_CHECK % "", re.sub(r" in [0-9.]+ s", " in  s", d.log()))
+            self.assertEqual(d.stop(), 0, d.log())
+        self.assertFalse(os.path.exists(self.cache))
 
 
 class CompileErrorsTest(unittest.TestCase):

@@ -600,7 +600,7 @@ static void test_trie_tagger_equals_reference(void **state)
 		if (c % SNAPSHOT_EVERY == 0) {
 			struct gz_error err = { 0 };
 			assert_int_equal(gz_snapshot_write(set, snap_path, NULL, &err), 0);
-			assert_int_equal(gz_snapshot_load(snap_path, NULL, &mapped, &err), 0);
+			assert_int_equal(gz_snapshot_load(snap_path, NULL, NULL, &mapped, NULL, &err), 0);
 			unlink(snap_path);
 		}
 		for (size_t i = 0; i < g.n; i++)

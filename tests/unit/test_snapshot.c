@@ -10,9 +10,12 @@
 #include "unit_helpers.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "buf.h"
+#include "checked.h"
 #include "json.h"
 #include "snapshot.h"
 #include "set_internal.h"
@@ -114,7 +117,7 @@ static int setup(void **state)
 	f->snap = join(f->dir, "set.gzs");
 	assert_int_equal(gz_snapshot_write(f->yaml, f->snap, "0123456789abcdef0123456789abcdef",
 					   &err), 0);
-	r = gz_snapshot_load(f->snap, NULL, &f->mapped, &err);
+	r = gz_snapshot_load(f->snap, NULL, NULL, &f->mapped, NULL, &err);
 	if (r)
 		fprintf(stderr, "  load: %s\n", err.message);
 	assert_int_equal(r, 0);
@@ -353,7 +356,7 @@ static void test_load_with_key(void **state)
 	struct fixture *f = *state;
 	struct gz_set *s = NULL;
 	struct gz_error err = { 0 };
-	assert_int_equal(gz_snapshot_load(f->snap, "0123456789abcdef0123456789abcdef", &s, &err), 0);
+	assert_int_equal(gz_snapshot_load(f->snap, "0123456789abcdef0123456789abcdef", NULL, &s, NULL, &err), 0);
 	gz_set_unref(s);
 	assert_string_equal(refused(f->image, f->len, "ffffffffffffffffffffffffffffffff"),
 			    "x.gzs: built from other files or options (cache key "
@@ -369,7 +372,7 @@ static void test_empty_and_short_files(void **state)
 	free(write_file(f->dir, "empty.gzs", "", 0));
 	struct gz_set *s = NULL;
 	struct gz_error err = { 0 };
-	assert_int_equal(gz_snapshot_load(empty, NULL, &s, &err), GZ_ELOAD);
+	assert_int_equal(gz_snapshot_load(empty, NULL, NULL, &s, NULL, &err), GZ_ELOAD);
 	assert_null(s);
 	char want[600];
 	snprintf(want, sizeof want, "%s: empty file, not a gaztag snapshot", empty);
@@ -377,7 +380,7 @@ static void test_empty_and_short_files(void **state)
 	free(empty);
 
 	char *missing = join(f->dir, "missing.gzs");
-	assert_int_equal(gz_snapshot_load(missing, NULL, &s, &err), GZ_ELOAD);
+	assert_int_equal(gz_snapshot_load(missing, NULL, NULL, &s, NULL, &err), GZ_ELOAD);
 	snprintf(want, sizeof want, "%s: cannot open: No such file or directory", missing);
 	assert_string_equal(err.message, want);
 	free(missing);
@@ -807,6 +810,132 @@ static size_t dir_entries(const char *dir)
 
 /* A set of no name has tables never allocated (no token was interned): its
  * snapshot writes them as empty slots, loads, and tags nothing. */
+/* ------------------------------------------------- checked once (checked.h) */
+
+static size_t count_records(const char *dir)
+{
+	char *sub = join(dir, "checked");
+	DIR *d = opendir(sub);
+	free(sub);
+	size_t n = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int load_checked(const char *path, const char *records, struct gz_set **s,
+			struct gz_error *err)
+{
+	int full = -1;
+	*s = NULL;
+	int r = gz_snapshot_load(path, NULL, records, s, &full, err);
+	if (r == 0)
+		assert_true(gz_set_entry_count(*s) > 0);
+	gz_set_unref(*s);
+	return r ? -r : full;
+}
+
+/* GZ_CHECKED_QUIET_MS and a little more */
+static void wait_quiet(void)
+{
+	nanosleep(&(struct timespec){ 0, (GZ_CHECKED_QUIET_MS + 20) * 1000000L }, NULL);
+}
+
+static void test_checked_in_full_once(void **state)
+{
+	struct fixture *f = *state;
+	char *records = join(f->dir, "cache");
+	struct gz_set *s;
+	struct gz_error err = { 0 };
+	wait_quiet();
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_FULL);
+	assert_int_equal(count_records(records), 1);
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_HEADER);
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_HEADER);
+	/* no record directory: in full every time */
+	assert_int_equal(load_checked(f->snap, NULL, &s, &err), GZ_SNAPSHOT_FULL);
+
+	/* a byte of a record changed in place, the mtime put back: refused */
+	struct stat st;
+	assert_int_equal(stat(f->snap, &st), 0);
+	int fd = open(f->snap, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char b = f->image[f->len / 2] ^ 0x01;
+	assert_int_equal(pwrite(fd, &b, 1, (off_t)(f->len / 2)), 1);
+	assert_int_equal(futimens(fd, (struct timespec[2]){ st.st_atim, st.st_mtim }), 0);
+	assert_int_equal(load_checked(f->snap, records, &s, &err), -GZ_ELOAD);
+	assert_non_null(strstr(err.message, "checksum mismatch"));
+	/* put back: in full again (and recorded once quiet) */
+	assert_int_equal(pwrite(fd, &f->image[f->len / 2], 1, (off_t)(f->len / 2)), 1);
+	close(fd);
+	wait_quiet();
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_FULL);
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_HEADER);
+	assert_int_equal(count_records(records), 1);
+
+	/* a file written just now is not recorded: a write in the same tick
+	 * of the kernel's clock would leave its ctime as it is */
+	char *fresh = write_file(f->dir, "fresh.gzs", (const char *)f->image, f->len);
+	assert_int_equal(load_checked(fresh, records, &s, &err), GZ_SNAPSHOT_FULL);
+	assert_int_equal(count_records(records), 1);
+	wait_quiet();
+	assert_int_equal(load_checked(fresh, records, &s, &err), GZ_SNAPSHOT_FULL);
+	assert_int_equal(count_records(records), 2);
+	assert_int_equal(load_checked(fresh, records, &s, &err), GZ_SNAPSHOT_HEADER);
+
+	/* a record that cannot be written: checked in full, and said so */
+	char *file_not_dir = write_file(f->dir, "not-a-dir", "x", 1);
+	assert_int_equal(load_checked(f->snap, file_not_dir, &s, &err), GZ_SNAPSHOT_UNRECORDED);
+	free(file_not_dir);
+	free(fresh);
+	free(records);
+}
+
+static void test_checked_records_are_trimmed(void **state)
+{
+	struct fixture *f = *state;
+	char *records = join(f->dir, "cache"), *sub = join(records, "checked");
+	assert_int_equal(mkdir(records, 0700), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "%x-%x", 1, i);
+		char *p = write_file(sub, name, "gaztag checked 1\n", 17);
+		/* older than any record written now */
+		utimensat(AT_FDCWD, p, (struct timespec[2]){ { 1000 + i, 0 }, { 1000 + i, 0 } }, 0);
+		free(p);
+	}
+	struct gz_set *s;
+	struct gz_error err = { 0 };
+	wait_quiet();
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_FULL);
+	assert_int_equal(count_records(records), 16);
+	/* the one just written is kept: the next load knows the file */
+	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_HEADER);
+	free(sub);
+	free(records);
+}
+
+/* The lease's copy of a mapped snapshot: its records are not checked again
+ * when its header is the mapping's; any other image is checked in full. */
+static void test_read_copy(void **state)
+{
+	struct fixture *f = *state;
+	struct gz_set *s = NULL;
+	struct gz_error err = { 0 };
+	unsigned char *c = copy_image(f, f->len);
+	assert_int_equal(gz_snapshot_read_copy("x.gzs", c, f->len, f->mapped, &s, &err), 0);
+	assert_int_equal(gz_set_entry_count(s), gz_set_entry_count(f->mapped));
+	gz_set_unref(s);
+	c[f->len / 2] ^= 0x01;
+	c[gz_snapshot_checksum_offset()] ^= 0x01;  /* another header */
+	assert_int_equal(gz_snapshot_read_copy("x.gzs", c, f->len, f->mapped, &s, &err), GZ_ELOAD);
+	assert_string_equal(err.message, "x.gzs: checksum mismatch: the file is corrupted");
+	free(c);
+}
+
 static void test_empty_set_round_trip(void **state)
 {
 	struct fixture *f = *state;
@@ -820,7 +949,7 @@ static void test_empty_set_round_trip(void **state)
 	assert_int_equal(gz_set_load(paths, 1, NULL, &built, &err), 0);
 	char *snap = join(f->dir, "empty.gzs");
 	assert_int_equal(gz_snapshot_write(built, snap, NULL, &err), 0);
-	assert_int_equal(gz_snapshot_load(snap, NULL, &mapped, &err), 0);
+	assert_int_equal(gz_snapshot_load(snap, NULL, NULL, &mapped, NULL, &err), 0);
 	assert_int_equal(gz_set_entry_count(mapped), 0);
 	assert_int_equal(gz_set_name_count(mapped), 0);
 	assert_string_equal(gz_set_hash(mapped), gz_set_hash(built));
@@ -884,6 +1013,9 @@ int main(void)
 		cmocka_unit_test(test_damaged_records_are_corrupted),
 		cmocka_unit_test(test_records_across_blocks_are_checked),
 		cmocka_unit_test(test_write_to_unwritable_path_is_eio),
+		cmocka_unit_test_setup_teardown(test_checked_in_full_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checked_records_are_trimmed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_copy, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
