@@ -31,7 +31,21 @@ static void hash_str(XXH3_state_t *st, const char *s)
 	XXH3_128bits_update(st, s, strlen(s) + 1);
 }
 
-int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char content[33])
+static int digest_from_hex(const char *hex, unsigned char digest[16])
+{
+	if (strlen(hex) != 32)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		digest[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+int gz_cache_key(const char *const *paths, size_t npaths, const char *dir, char key[33],
+		 char content[33])
 {
 	char **files = NULL;
 	size_t nfiles = 0;
@@ -45,7 +59,9 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char con
 	XXH3_state_t *st = XXH3_createState();
 	if (r || problems || !lens || !digests || !st)
 		r = -1;
-	/* each file's length and XXH3-128, as the load hashes them */
+	/* each file's length and XXH3-128, as the load hashes them: read again
+	 * only when the file changed since the last time (checked.h; the whole
+	 * GeoNames dump is 4 GB of YAML, a second of hashing at every start) */
 	for (size_t f = 0; !r && f < nfiles; f++) {
 		int fd = open(files[f], O_RDONLY | O_CLOEXEC);
 		struct stat sb;
@@ -56,9 +72,15 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char con
 			break;
 		}
 		lens[f] = (uint64_t)sb.st_size;
+		struct gz_checked known;
+		if (gz_checked_find(dir, &sb, &known) && known.checksum == 0 &&
+		    digest_from_hex(known.hash, digests[f]) == 0) {
+			close(fd);
+			continue;
+		}
 		void *m = lens[f] ? mmap(NULL, lens[f], PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-		close(fd);
 		if (m == MAP_FAILED) {
+			close(fd);
 			r = -1;
 			break;
 		}
@@ -69,6 +91,11 @@ int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char con
 		memcpy(digests[f], c.digest, sizeof c.digest);
 		if (m)
 			munmap(m, lens[f]);
+		known.checksum = 0;
+		for (int i = 0; i < 16; i++)
+			snprintf(known.hash + 2 * i, 3, "%02x", c.digest[i]);
+		gz_checked_note(dir, &sb, fd, &known); /* not recorded: hashed next time */
+		close(fd);
 	}
 	if (!r)
 		r = gz_content_hash(lens, (const unsigned char(*)[16])digests, nfiles, content) ? -1 : 0;
@@ -260,7 +287,7 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 	}
 	*how = GZ_OPEN_YAML;
 	char key[33], content[33], *file = NULL;
-	if (cache_dir && gz_cache_key(paths, npaths, key, content) == 0) {
+	if (cache_dir && gz_cache_key(paths, npaths, cache_dir, key, content) == 0) {
 		size_t len = strlen(cache_dir) + 40;
 		if ((file = malloc(len))) {
 			snprintf(file, len, "%s/%s%s", cache_dir, key, GZ_SNAPSHOT_SUFFIX);

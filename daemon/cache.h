@@ -37,8 +37,11 @@ int gz_set_open(const char *const *paths, size_t npaths, const char *cache_dir,
 		struct gz_error *err);
 
 /* The cache key of paths, and the content hash (gz_set_hash) the set they
- * load will have (32 hex digits and a NUL each).  0, or -1 when a file
- * cannot be read or listed (the build will say why). */
-int gz_cache_key(const char *const *paths, size_t npaths, char key[33], char content[33]);
+ * load will have (32 hex digits and a NUL each).  A file's digest is
+ * recorded in dir (checked.h, NULL: not), and not read again while the
+ * file is unchanged.  0, or -1 when a file cannot be read or listed (the
+ * build will say why). */
+int gz_cache_key(const char *const *paths, size_t npaths, const char *dir, char key[33],
+		 char content[33]);
 
 #endif

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GZ_CHECKED_KEEP 16
 #define SUBDIR "checked"
 #define FIRST_LINE "gaztag checked 1\n"
 

@@ -1,9 +1,11 @@
 /*
- * The snapshots a daemon has checked in full, remembered in its cache
- * directory so that a restart on the same unchanged file checks the header
- * alone.  Checking every byte of a snapshot reads the whole file: at the
- * size of the GeoNames dump that is seconds, most of a restart, and the
- * answer is the same as last time when the file is.
+ * What a daemon learnt by reading a file whole, remembered in its cache
+ * directory so that a restart on the same unchanged file need not read it
+ * again: that a snapshot passed its full check (so a restart checks its
+ * header alone), and a YAML file's digest (the cache key's).  Checking
+ * every byte of a snapshot, or hashing the YAML it was built from, reads
+ * gigabytes at the size of the GeoNames dump: seconds, most of a restart,
+ * for the answer of last time when the file is the same.
  *
  * A record names the file by device and inode and holds what changes when
  * anything writes it: its size, mtime and ctime, and the header's checksum
@@ -23,7 +25,12 @@
 
 #define GZ_CHECKED_QUIET_MS 50
 
-/* What a record says about a file: the header fields that must match. */
+/* The records kept: the ones used last (the shipped gazetteers, an import
+ * of GeoNames in parts and a few snapshots are tens). */
+#define GZ_CHECKED_KEEP 256
+
+/* What a record says about a file: for a snapshot, the header fields that
+ * must match; for a YAML file, checksum 0 and its digest in hex. */
 struct gz_checked {
 	uint64_t checksum;
 	char hash[40];

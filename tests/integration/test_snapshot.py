@@ -543,6 +543,32 @@ class CacheTest(TempDaemonTestCase):
         self.assertEqual((status, body["gazetteers"]), (200, h_b), body)
         wait_count(self, d, MAPPED, 2)   # the restart's, and this one
 
+    def test_edit_keeping_size_and_mtime_builds_again(self):
+        # a YAML file's digest is recorded, not read again while the file is
+        # unchanged: an edit that keeps its size and mtime still changes its
+        # ctime, and the key
+        places = os.path.join(self.gz, "places.yaml")
+        st = os.stat(places)
+        time.sleep(0.1)   # past GZ_CHECKED_QUIET_MS: the digests are recorded
+        d = self.start()
+        self.assertIsNotNone(d.wait_log(BUILT, 10), d.log())
+        wait_wrote(self, d, 1)
+        d = self.restart()
+        self.assertIsNotNone(d.wait_log(MAPPED, 10), d.log())
+        self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "mariupol", "azov-regiment"])
+        self.assertEqual(self.d.stop(), 0, self.d.log())
+        self.d = None
+        edited = PLACES_A.replace(b"{id: mariupol, name: Mariupol}",
+                                  b"{id: odesa123, name: Odesa   }")
+        self.assertEqual(len(edited), len(PLACES_A))
+        with open(places, "r+b") as f:
+            f.write(edited)
+        os.utime(places, ns=(st.st_atime_ns, st.st_mtime_ns))
+        d = self.start()
+        self.assertIsNotNone(d.wait_log(BUILT, 10), d.log())
+        self.assertIsNone(d.wait_log(MAPPED, 0))
+        self.assertEqual(self.tagged_ids(d)[0], ["kyiv", "odesa123", "azov-regiment"])
+
     def test_cache_flag_overrides_and_disables(self):
         other = os.path.join(self.tmp, "other-cache")
         # what a daemon stopped while it wrote leaves: removed by the next

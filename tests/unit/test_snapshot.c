@@ -899,7 +899,7 @@ static void test_checked_records_are_trimmed(void **state)
 	char *records = join(f->dir, "cache"), *sub = join(records, "checked");
 	assert_int_equal(mkdir(records, 0700), 0);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < GZ_CHECKED_KEEP + 4; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "%x-%x", 1, i);
 		char *p = write_file(sub, name, "gaztag checked 1\n", 17);
@@ -911,7 +911,7 @@ static void test_checked_records_are_trimmed(void **state)
 	struct gz_error err = { 0 };
 	wait_quiet();
 	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_FULL);
-	assert_int_equal(count_records(records), 16);
+	assert_int_equal(count_records(records), GZ_CHECKED_KEEP);
 	/* the one just written is kept: the next load knows the file */
 	assert_int_equal(load_checked(f->snap, records, &s, &err), GZ_SNAPSHOT_HEADER);
 	free(sub);
