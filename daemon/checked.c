@@ -1,10 +1,10 @@
 /*
- * Records of snapshots checked in full; see checked.h.
+ * Records of files read whole; see checked.h.
  *
- * One small text file per snapshot, DIR/checked/DEV-INO, written to a
+ * One small text file per file, DIR/checked/DEV-INO, written to a
  * temporary name and renamed (two daemons on one cache write the same
- * bytes).  Its mtime says when the snapshot was last used; the oldest
- * records beyond GZ_CHECKED_KEEP are removed when one is written.
+ * bytes).  Its mtime says when the file was last used; the oldest records
+ * beyond GZ_CHECKED_KEEP are removed when one is written.
  */
 #include "checked.h"
 
@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,11 +128,35 @@ static void trim(const char *dir)
 	closedir(d);
 }
 
+/* Whether fd's file system keeps a change time that every write sets (not
+ * FAT's, for one, whose "ctime" is the creation time): Linux's own, and
+ * NFS, whose server's is. */
+#define ZFS_SUPER_MAGIC 0x2fc12fc1
+static int keeps_ctime(int fd)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs))
+		return 0;
+	switch ((unsigned long)fs.f_type) {
+	case EXT4_SUPER_MAGIC: /* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case F2FS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+	case NFS_SUPER_MAGIC:
+	case ZFS_SUPER_MAGIC:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int gz_checked_note(const char *dir, const struct stat *st, int fd, const struct gz_checked *c)
 {
 	struct stat now_st;
 	struct timespec now;
-	if (!dir || fstat(fd, &now_st) || !same_file(st, &now_st) ||
+	if (!dir || !keeps_ctime(fd) || fstat(fd, &now_st) || !same_file(st, &now_st) ||
 	    clock_gettime(CLOCK_REALTIME, &now) || ms_between(&st->st_ctim, &now) < GZ_CHECKED_QUIET_MS)
 		return 0;
 	char path[4096], tmp[4200], line[256];

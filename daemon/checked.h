@@ -43,8 +43,10 @@ int gz_checked_find(const char *dir, const struct stat *st, struct gz_checked *o
 /* Records that the file st describes (as it was when it was opened, before
  * its check) passed a full check; fd is the same file open, stat-ed again
  * to see that nothing wrote it meanwhile.  Nothing (and 0) when dir is
- * NULL, or the file changed too recently or meanwhile; -1 and errno when
- * the record cannot be written (the next load checks in full again). */
+ * NULL, the file changed too recently or meanwhile, or lies on a file
+ * system with no change time that writes set (only Linux's own, NFS and
+ * ZFS are trusted for it); -1 and errno when the record cannot be written
+ * (the next load checks in full again). */
 int gz_checked_note(const char *dir, const struct stat *st, int fd, const struct gz_checked *c);
 
 /* The last time the file st describes was loaded through its record (its

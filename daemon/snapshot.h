@@ -8,7 +8,9 @@
  * built from, an optional cache key and a checksum of every byte; reading
  * checks all of them and then every index and offset in it before the set
  * is used, so that a truncated, corrupted or hostile file is an error, never
- * a crash.
+ * a crash.  That reads the whole file; a file that passed it, recorded in
+ * the cache directory and unchanged since (checked.h), has its header
+ * checked alone.
  */
 #ifndef GZ_SNAPSHOT_H
 #define GZ_SNAPSHOT_H
