@@ -397,8 +397,7 @@ static size_t fold_token(const unsigned char *s, size_t a, size_t b, char *out)
 static int token_is_a_name(const struct gz_tagger *t, const char *f, size_t len,
 			   const struct gz_entry *person)
 {
-	uint64_t h = gz_hash_bytes(f, len);
-	int64_t id = gz_trie_find_token(t->trie, h, f, len);
+	int64_t id = gz_trie_find_token(t->trie, gz_token_hash(f, len), f, len);
 	if (id < 0)
 		return 0;
 	uint32_t node = gz_trie_step(t->trie, GZ_TRIE_ROOT, 0, (uint32_t)id);

@@ -382,8 +382,7 @@ int64_t gz_trie_intern_gap(struct gz_trie *t, const char *s, size_t len)
 
 int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len)
 {
-	(void)hash;
-	return strtab_find(&t->tokens, gz_token_hash(s, len), s, len);
+	return strtab_find(&t->tokens, hash, s, len);
 }
 
 /* The scan's look-up of a token over eight bytes, or one whose slot says it

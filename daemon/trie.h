@@ -167,9 +167,8 @@ int gz_trie_insert_batch(struct gz_trie *t, struct gz_trie_path *paths, size_t c
 /* Ends building: groups payloads by node.  No insertion afterwards. */
 int gz_trie_finish(struct gz_trie *t);
 
-/* Lookups (after finish; read-only, thread-safe).  The hash argument of
- * gz_trie_find_token, gz_hash_bytes(s, len) for its callers, is not used:
- * the vocabulary is hashed by gz_token_hash, which it computes itself. */
+/* Lookups (after finish; read-only, thread-safe).  hash is
+ * gz_token_hash(s, len), which a caller often has at hand. */
 int64_t gz_trie_find_token(const struct gz_trie *t, uint64_t hash, const char *s, size_t len);
 /* The vocabulary's filter (a blocked Bloom filter, see trie.c): the tagger
  * tests it inline, so that the common word that is in no name costs no call
