@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "checked.h"
 #include "config.h"
 #include "error.h"
 #include "fold.h"
@@ -61,7 +62,7 @@ static void usage(FILE *f)
 	fputs("usage: gaztagd [--config FILE] [--listen HOST:PORT] [--gazetteers PATH]... [--threads N]\n"
 	      "               [--log-level error|warn|info|debug] [--user NAME] [--cache DIR]\n"
 	      "       gaztagd --check [--config FILE | --gazetteers PATH...]\n"
-	      "       gaztagd --compile OUT.gzs [--config FILE | --gazetteers PATH...]\n"
+	      "       gaztagd --compile OUT.gzs [--config FILE | --gazetteers PATH...] [--cache DIR]\n"
 	      "       gaztagd --tag FILE|- [--config FILE | --gazetteers PATH...] [--ndjson]\n"
 	      "              ", f);
 	int col = 14;
@@ -212,8 +213,33 @@ static int flush_out(struct gz_buf *b)
 	return 0;
 }
 
-/* --compile OUT: build the gazetteers and write their snapshot. */
-static int run_compile(const struct args *a)
+/* --compile OUT: build the gazetteers and write their snapshot.  With a
+ * cache directory, the file written is then checked as a daemon checks it
+ * and the check recorded there (checked.h), so that the first daemon on
+ * that cache maps it without reading it whole. */
+static int record_check(const char *out, const char *cache)
+{
+	struct gz_set *mapped = NULL;
+	struct gz_error err = { 0 };
+	int full;
+	/* past the quiet time a record needs (the rename just set the ctime) */
+	nanosleep(&(struct timespec){ 0, (GZ_CHECKED_QUIET_MS + 10) * 1000000L }, NULL);
+	if (gz_snapshot_load(out, NULL, cache, &mapped, &full, &err)) {
+		fprintf(stderr, "gaztagd: %s\n", err.message);
+		return 1;
+	}
+	int e = errno; /* GZ_SNAPSHOT_UNRECORDED's */
+	gz_set_unref(mapped);
+	if (full == GZ_SNAPSHOT_UNRECORDED)
+		fprintf(stderr, "gaztagd: warning: cannot record the check of %s in %s: %s\n", out,
+			cache, strerror(e));
+	else if (full == GZ_SNAPSHOT_FULL)
+		fprintf(stderr, "gaztagd: checked %s and recorded it in %s: a daemon with that cache "
+			"maps it without reading it whole\n", out, cache);
+	return 0;
+}
+
+static int run_compile(const struct args *a, const char *cache)
 {
 	struct gz_diag diag;
 	struct gz_set *set = NULL;
@@ -246,7 +272,9 @@ static int run_compile(const struct args *a)
 			(double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
 	}
 	gz_set_unref(set);
-	return r ? 1 : 0;
+	if (r)
+		return 1;
+	return cache ? record_check(a->compile, cache) : 0;
 }
 
 /* The gazetteers of --tag and --lookup; NULL (reported) when they fail. */
@@ -709,7 +737,8 @@ int main(int argc, char **argv)
 			a.gazetteers = (const char **)cfg.gazetteers;
 			a.ngazetteers = cfg.gazetteer_count;
 			r = a.check ? run_check(a.gazetteers, a.ngazetteers)
-			    : a.compile ? run_compile(&a)
+			    : a.compile ? run_compile(&a, a.cache && *a.cache ? a.cache
+							 : a.cache ? NULL : cfg.cache)
 			    : a.lookup ? run_lookup(&a) : run_tag(&a);
 		}
 		gz_config_free(&cfg);

@@ -134,8 +134,13 @@ def assert_no_crash(tc, rc, err):
 
 
 def compile_snapshot(out, *gazetteers):
-    """gaztagd --compile out; its summary line."""
-    rc, _, err = gaztagd("--compile", out, *[a for g in gazetteers for a in ("--gazetteers", g)])
+    """gaztagd --compile out; its summary line.  A "--cache", DIR pair among
+    gazetteers is passed as it is."""
+    args, rest = [], list(gazetteers)
+    while rest:
+        g = rest.pop(0)
+        args += [g, rest.pop(0)] if g == "--cache" else ["--gazetteers", g]
+    rc, _, err = gaztagd("--compile", out, *args)
     if rc != 0:
         raise AssertionError("gaztagd --compile %s: exit %d\n%s" % (out, rc, err))
     return err
@@ -808,6 +813,16 @@ class CheckedOnceTest(TempDaemonTestCase):
         time.sleep(0.1)
         self.assertEqual(self.run_once(), (FULL_CHECK, body))
         self.assertEqual(self.run_once(), (HEADER_CHECK, body))
+
+    def test_compile_with_cache_records_the_check(self):
+        # the compile checks the file it wrote: the first start is quick too
+        out = os.path.join(self.tmp, "compiled.gzs")
+        err = compile_snapshot(out, SHIPPED, "--cache", self.cache)
+        self.assertIn("gaztagd: checked %s and recorded it in %s: a daemon with that cache "
+                      "maps it without reading it whole" % (out, self.cache), err.splitlines())
+        line, body = self.run_once(out)
+        self.assertEqual(line, HEADER_CHECK)
+        self.assertEqual(body, self.run_once(self.gzs)[1])
 
     def test_without_cache_every_start_checks_in_full(self):
         for _ in range(2):
