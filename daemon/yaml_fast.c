@@ -491,26 +491,29 @@ static int flow_collection(struct fast *f, enum gz_yaml_kind kind)
 	return 0;
 }
 
-/* A node inside a flow collection; a key there (`[a: b]`) is not sure. */
+/* A double-quoted scalar, a flow collection or a plain scalar (flow:
+ * inside a flow collection) at the cursor. */
+static int node_at(struct fast *f, int flow)
+{
+	switch (*f->p) {
+	case '"':
+		return dquoted(f);
+	case '[':
+		return flow_collection(f, GZ_YAML_SEQ);
+	case '{':
+		return flow_collection(f, GZ_YAML_MAP);
+	default:
+		return plain_start(f, f->p) ? plain(f, flow) : OUT;
+	}
+}
+
+/* A node inside a flow collection; a key there (`[a: b]`) is not sure (a
+ * plain scalar refuses its ':' itself). */
 static int flow_node(struct fast *f)
 {
 	if (f->p == f->end)
 		return OUT;
-	switch (*f->p) {
-	case '"':
-		TRY(dquoted(f));
-		break;
-	case '[':
-		TRY(flow_collection(f, GZ_YAML_SEQ));
-		break;
-	case '{':
-		TRY(flow_collection(f, GZ_YAML_MAP));
-		break;
-	default:
-		if (!plain_start(f, f->p))
-			return OUT;
-		return plain(f, 1);
-	}
+	TRY(node_at(f, 1));
 	skip_spaces(f);
 	if (f->p < f->end && *f->p == ':')
 		return OUT;
@@ -522,21 +525,7 @@ static int flow_node(struct fast *f)
 static int inline_value(struct fast *f, int indent)
 {
 	f->flow_min = indent + 1;
-	switch (*f->p) {
-	case '"':
-		TRY(dquoted(f));
-		break;
-	case '[':
-		TRY(flow_collection(f, GZ_YAML_SEQ));
-		break;
-	case '{':
-		TRY(flow_collection(f, GZ_YAML_MAP));
-		break;
-	default:
-		if (!plain_start(f, f->p))
-			return OUT;
-		TRY(plain(f, 0));
-	}
+	TRY(node_at(f, 0));
 	return end_line(f);
 }
 

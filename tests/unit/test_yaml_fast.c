@@ -183,24 +183,18 @@ static void test_limits_left_to_libyaml(void **state)
 	/* nesting: 32 levels are fine, 33 are libyaml's error */
 	char deep[512];
 	for (int levels = 30; levels <= 34; levels++) {
-		size_t k = 0;
-		k += (size_t)sprintf(deep + k, "a: ");
-		for (int i = 1; i < levels; i++)
-			deep[k++] = '[';
-		for (int i = 1; i < levels; i++)
-			deep[k++] = ']';
-		deep[k++] = '\n';
-		deep[k] = 0;
-		same(deep);
-		/* the same as a piece's items */
-		k = (size_t)sprintf(deep, "  - ");
-		for (int i = 1; i < levels; i++)
-			deep[k++] = '[';
-		for (int i = 1; i < levels; i++)
-			deep[k++] = ']';
-		deep[k++] = '\n';
-		deep[k] = 0;
-		same(deep);
+		/* a key's value, and the same as a piece's items */
+		static const char *const before[] = { "a: ", "  - " };
+		for (size_t b = 0; b < sizeof before / sizeof *before; b++) {
+			size_t k = (size_t)sprintf(deep, "%s", before[b]);
+			for (int i = 1; i < levels; i++)
+				deep[k++] = '[';
+			for (int i = 1; i < levels; i++)
+				deep[k++] = ']';
+			deep[k++] = '\n';
+			deep[k] = 0;
+			same(deep);
+		}
 	}
 	/* a scalar at the limit and one over it */
 	for (size_t n = GZ_YAML_MAX_SCALAR - 1; n <= GZ_YAML_MAX_SCALAR + 1; n++) {
